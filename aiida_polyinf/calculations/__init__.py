@@ -1,0 +1,1 @@
+"""CalcJobs and calcfunctions of aiida-polyinf."""

@@ -1,0 +1,1 @@
+"""WorkChains of aiida-polyinf, with their protocols in ``protocols/*.yaml``."""
