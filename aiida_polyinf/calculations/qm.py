@@ -1,0 +1,52 @@
+"""Calcfunction that turns a QM run into the polymer's ``descriptors`` and ``charges`` nodes.
+
+It takes the polymer as a direct input, so the export finds QM descriptors with one join per link label.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from aiida import orm
+from aiida.engine import calcfunction
+
+from .. import __version__
+from ..data.polymer import PolymerData
+from ..qm.descriptors import flatten
+
+
+@calcfunction
+def qm_descriptors(
+    polymer: PolymerData, output_parameters: orm.Dict, structure: orm.StructureData, charges: orm.ArrayData,
+    protocol: orm.Str,
+) -> dict:
+    """The QMex-style ``descriptors`` Dict (values, ``units``, ``protocol``, ``descriptor_set``) and RESP ``charges``.
+
+    ``charges`` keeps the atom order of ``structure`` (the RDKit order of the capped oligomer), with the atom roles, so
+    that the force field can map them back onto the repeat unit.
+    """
+    values, units = flatten(output_parameters['descriptors'])
+    result = dict(values)
+    result.update(
+        {
+            'units': units,
+            'protocol': protocol.value,
+            'descriptor_set': 'qmex',
+            'version': __version__,
+            'geometry_converged': bool(output_parameters.get('geometry_converged')),
+        }
+    )
+    resp = charges.get_array('resp')
+    out = orm.ArrayData()
+    out.set_array('charges', np.asarray(resp, dtype=float))
+    out.base.attributes.set_many(
+        {
+            'model': 'RESP',
+            'units': 'e',
+            'protocol': protocol.value,
+            'smiles_mapped': structure.base.attributes.get('smiles_mapped', None),
+            'atom_roles': structure.base.attributes.get('atom_roles', None),
+            'symbols': [site.kind_name for site in structure.sites],
+            'total_charge': float(np.sum(resp)),
+        }
+    )
+    return {'descriptors': orm.Dict(result), 'charges': out}

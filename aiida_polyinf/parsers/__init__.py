@@ -1,0 +1,1 @@
+"""AiiDA parsers of aiida-polyinf."""
