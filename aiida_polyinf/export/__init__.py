@@ -1,0 +1,1 @@
+"""Provenance queries, reproducible dataset export, archives, and import of external datasets."""
