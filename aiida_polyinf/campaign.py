@@ -12,7 +12,7 @@ from .seeds import derive_seed
 from .stages import STAGES
 
 #: Stages that have a work chain today; the others are reported as unavailable.
-AVAILABLE_STAGES = ('intake',)
+AVAILABLE_STAGES = ('intake', 'qm')
 EXTRA_CAMPAIGN = 'polyinf_campaign'
 
 
@@ -65,20 +65,37 @@ def ensure_daemon(number_workers: int = 1, echo=print) -> None:
     client.start_daemon(number_workers=number_workers)
 
 
-def build_inputs(polymer: PolymerData, protocol: str) -> tuple[type, dict, int]:
-    from .workchains.intake import IntakeWorkChain
+def pipeline_codes(computer: str = 'localhost') -> dict:
+    """The codes of the pipeline on ``computer``, as `polyinf setup` names them (missing ones are None)."""
+    from aiida.common.exceptions import NotExistent
 
-    seed = derive_seed(polymer.smiles, protocol, 0, 'intake')
-    return IntakeWorkChain, {'polymer': polymer, 'n': orm.Int(1), 'seed': orm.Int(seed)}, seed
+    codes = {}
+    for label in ('pyscf', 'lmp'):
+        try:
+            codes[label] = orm.load_code(f'{label}@{computer}')
+        except NotExistent:
+            codes[label] = None
+    return codes
 
 
-def submit_campaign(polymers: list[PolymerData], protocol: str) -> tuple[list[orm.ProcessNode], int]:
+def build_inputs(polymer: PolymerData, protocol: str, codes: dict) -> tuple[type, object, int]:
+    from .workchains.polymer import PolymerPropertiesWorkChain
+
+    seed = derive_seed(polymer.smiles, protocol, 0, 'conformer')
+    builder = PolymerPropertiesWorkChain.get_builder_from_protocol(codes, polymer, protocol, seed=seed)
+    return PolymerPropertiesWorkChain, builder, seed
+
+
+def submit_campaign(
+    polymers: list[PolymerData], protocol: str, codes: dict | None = None
+) -> tuple[list[orm.ProcessNode], int]:
     """Submit what is not yet submitted; return all the campaign's processes and how many were new."""
     from aiida.engine import submit
 
+    codes = pipeline_codes() if codes is None else codes
     plans = []
     for polymer in polymers:
-        process, inputs, seed = build_inputs(polymer, protocol)
+        process, inputs, seed = build_inputs(polymer, protocol, codes)
         plans.append((campaign_key(polymer, protocol, seed), process, inputs))
     done = existing_submissions([key for key, _, _ in plans])
     nodes, new = [], 0
@@ -86,7 +103,7 @@ def submit_campaign(polymers: list[PolymerData], protocol: str) -> tuple[list[or
         if key in done:
             nodes.append(done[key])
             continue
-        node = submit(process, **inputs)
+        node = submit(inputs)
         node.base.extras.set_many({EXTRA_CAMPAIGN: key, 'polyinf_protocol': protocol})
         nodes.append(node)
         new += 1

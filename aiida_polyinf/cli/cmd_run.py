@@ -20,7 +20,7 @@ def cmd_run(source, protocol, wait, timeout):
     """Run the pipeline for every polymer of SOURCE, a CSV file (imported first) or a group label."""
     from tqdm import tqdm
 
-    from ..campaign import ensure_daemon, group_polymers, submit_campaign, unavailable_stages
+    from ..campaign import ensure_daemon, group_polymers, pipeline_codes, submit_campaign, unavailable_stages
     from ..campaign import wait as wait_for
     from ..intake import import_file, write_rejected
 
@@ -40,7 +40,11 @@ def cmd_run(source, protocol, wait, timeout):
 
     ensure_daemon()
 
-    nodes, new = submit_campaign(polymers, protocol)
+    codes = pipeline_codes()
+    for label, code in codes.items():
+        if code is None:
+            echo.echo_warning(f'no code {label}@localhost: its stages are skipped (run `polyinf setup`)')
+    nodes, new = submit_campaign(polymers, protocol, codes)
     echo.echo_report(
         f'{len(polymers)} polymer(s) in `{group_label}`, protocol {protocol}: {new} submitted, '
         f'{len(nodes) - new} already submitted'
