@@ -37,6 +37,8 @@ def ensure_profile(config, name: str = DEFAULT_PROFILE, email: str = 'polyinf@lo
         broker_config=BrokerFactory('core.zeromq').get_default_config(),
     )
     config.set_option('runner.poll.interval', 1, scope=profile.name)
+    # The daemon's controller answers slowly on a busy 2-core machine; aiida's default of 2 s then fails spuriously.
+    config.set_option('daemon.timeout', 30, scope=profile.name)
     if config.default_profile_name in (None, ''):
         config.set_default_profile(profile.name)
     config.store()

@@ -24,6 +24,8 @@ def aiida_profile(aiida_config, aiida_profile_factory):
     if client.VERDI_BIN is None:  # the daemon is launched through `verdi`, found beside this Python
         client.VERDI_BIN = str(pathlib.Path(sys.executable).parent / 'verdi')
     with aiida_profile_factory(aiida_config, broker_backend='core.zeromq') as profile:
+        aiida_config.set_option('daemon.timeout', 30, scope=profile.name)  # busy 2-core CI machines answer slowly
+        aiida_config.store()
         yield profile
 
 
