@@ -153,16 +153,20 @@ def methyl_methylene_atoms(symbols, bonds):
 
 
 def resp_fit(symbols, coords, points, esp, total_charge=0, bonds=(), equivalence=None,
-             a1=0.0005, a2=0.001, b=0.1):
+             a1=0.0005, a2=0.001, b=0.1, restrain_hydrogens=False):
     """Two-stage RESP. ``coords``/``points``/``esp`` may be single arrays or lists (one per
-    conformer).  Returns dict with ``charges`` (stage 2), ``stage1``, ``esp_charges``
+    conformer).  ``restrain_hydrogens=True`` corresponds to AMBER resp ``ihfree=0`` (the
+    standard protocol, default False, leaves hydrogens unrestrained).  Returns dict with ``charges`` (stage 2), ``stage1``, ``esp_charges``
     (unrestrained), ``rrms`` (relative RMS of the final fit), ``npoints``."""
     n = len(symbols)
     coords_l = _as_list(coords, 2)
     points_l = _as_list(points, 2)
     esp_l = [np.asarray(e, dtype=float) for e in _as_list(esp, 1)]
     A, c, ssq = _design(coords_l, points_l, esp_l)
-    heavy = np.array([s.capitalize() != "H" for s in symbols])
+    # AMBER multi-molecule convention: every conformer copy of an atom carries its own
+    # restraint, i.e. the restraint weight scales with the number of conformers.
+    a1, a2 = a1 * len(coords_l), a2 * len(coords_l)
+    heavy = np.array([restrain_hydrogens or s.capitalize() != "H" for s in symbols])
     eq = list(range(n)) if equivalence is None else [int(e) for e in equivalence]
     carbons, hyd = methyl_methylene_atoms(symbols, bonds)
     stage2_free = np.zeros(n, dtype=bool)
