@@ -36,21 +36,16 @@ OUT = os.path.join(ROOT, "benchmarks", "qm_speed.json")
 
 
 def capped_molecule(smiles):
+    """The pipeline's CH3-capped monomer (aiida_polyinf.polymers) with its ETKDG + MMFF conformer (seed 0)."""
     from rdkit import Chem
-    from rdkit.Chem import AllChem
-    m = Chem.MolFromSmiles(smiles)
-    rw = Chem.RWMol(m)
-    for a in rw.GetAtoms():
-        if a.GetSymbol() == "*":
-            a.SetAtomicNum(6)
-            a.SetIsAromatic(False)
-    m = rw.GetMol()
-    Chem.SanitizeMol(m)
-    m = Chem.AddHs(m)
-    if AllChem.EmbedMolecule(m, randomSeed=0) != 0:
-        raise RuntimeError("embedding failed for %s" % smiles)
-    AllChem.MMFFOptimizeMolecule(m)
-    return m
+    from rdkit.Geometry import Point3D
+    from aiida_polyinf.polymers import build_oligomer, embed_conformer
+    mol = Chem.Mol(build_oligomer(smiles, 1).mol)
+    conf = Chem.Conformer(mol.GetNumAtoms())
+    for i, xyz in enumerate(embed_conformer(mol, seed=0)):
+        conf.SetAtomPosition(i, Point3D(*map(float, xyz)))
+    mol.AddConformer(conf, assignId=True)
+    return mol
 
 
 def smallest(n, max_heavy=12):
