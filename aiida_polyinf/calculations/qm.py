@@ -9,8 +9,8 @@ import numpy as np
 from aiida import orm
 from aiida.engine import calcfunction
 
-from .. import __version__
 from ..data.polymer import PolymerData
+from ..export.values import values_dict
 from ..qm.descriptors import flatten
 
 
@@ -19,22 +19,21 @@ def qm_descriptors(
     polymer: PolymerData, output_parameters: orm.Dict, structure: orm.StructureData, charges: orm.ArrayData,
     protocol: orm.Str,
 ) -> dict:
-    """The QMex-style ``descriptors`` Dict (values, ``units``, ``protocol``, ``descriptor_set``) and RESP ``charges``.
+    """The QMex-style ``descriptors`` Dict and the RESP ``charges``.
+
+    ``descriptors`` follows :mod:`aiida_polyinf.export.values`: scalar values, ``units``, ``_missing`` (properties
+    the driver could not compute, with the reason), ``protocol``, ``descriptor_set: qmex``, ``version`` and
+    ``settings`` (whether the geometry converged, the program versions).
 
     ``charges`` keeps the atom order of ``structure`` (the RDKit order of the capped oligomer), with the atom roles, so
     that the force field can map them back onto the repeat unit.
     """
     values, units = flatten(output_parameters['descriptors'])
-    result = dict(values)
-    result.update(
-        {
-            'units': units,
-            'protocol': protocol.value,
-            'descriptor_set': 'qmex',
-            'version': __version__,
-            'geometry_converged': bool(output_parameters.get('geometry_converged')),
-        }
-    )
+    missing = {name: str(reason) for name, reason in output_parameters.get('property_errors', {}).items()}
+    settings = {
+        'geometry_converged': bool(output_parameters.get('geometry_converged')),
+        'versions': output_parameters.get('versions') or {},
+    }
     resp = charges.get_array('resp')
     out = orm.ArrayData()
     out.set_array('charges', np.asarray(resp, dtype=float))
@@ -49,4 +48,7 @@ def qm_descriptors(
             'total_charge': float(np.sum(resp)),
         }
     )
-    return {'descriptors': orm.Dict(result), 'charges': out}
+    descriptors = values_dict(
+        values, units=units, missing=missing, protocol=protocol.value, descriptor_set='qmex', settings=settings
+    )
+    return {'descriptors': descriptors, 'charges': out}

@@ -20,6 +20,7 @@ def test_qm_fast_on_capped_polyethylene(polyinf_codes):
     assert structure.get_formula() == 'C4H10'
     descriptors = results['descriptors'].get_dict()
     assert descriptors['protocol'] == 'fast' and descriptors['descriptor_set'] == 'qmex'
+    assert descriptors['settings']['versions']['pyscf'].startswith('2.14')
     assert descriptors['units']['homo_eV'] == 'eV'
     assert descriptors['homo_eV'] < descriptors['lumo_eV']
     assert descriptors['gap_eV'] == pytest.approx(descriptors['lumo_eV'] - descriptors['homo_eV'], abs=1e-6)
