@@ -1,0 +1,1 @@
+"""Force-field typing and descriptors (RadonPy GAFF2), shared by the ML and MD stages."""
