@@ -12,7 +12,7 @@ from .seeds import derive_seed
 from .stages import STAGES
 
 #: Stages that have a work chain today; the others are reported as unavailable.
-AVAILABLE_STAGES = ('intake', 'qm')
+AVAILABLE_STAGES = ('intake', 'qm', 'ff', 'md')
 EXTRA_CAMPAIGN = 'polyinf_campaign'
 
 
@@ -78,16 +78,18 @@ def pipeline_codes(computer: str = 'localhost') -> dict:
     return codes
 
 
-def build_inputs(polymer: PolymerData, protocol: str, codes: dict) -> tuple[type, object, int]:
+def build_inputs(
+    polymer: PolymerData, protocol: str, codes: dict, overrides: dict | None = None
+) -> tuple[type, object, int]:
     from .workchains.polymer import PolymerPropertiesWorkChain
 
     seed = derive_seed(polymer.smiles, protocol, 0, 'conformer')
-    builder = PolymerPropertiesWorkChain.get_builder_from_protocol(codes, polymer, protocol, seed=seed)
+    builder = PolymerPropertiesWorkChain.get_builder_from_protocol(codes, polymer, protocol, overrides, seed=seed)
     return PolymerPropertiesWorkChain, builder, seed
 
 
 def submit_campaign(
-    polymers: list[PolymerData], protocol: str, codes: dict | None = None
+    polymers: list[PolymerData], protocol: str, codes: dict | None = None, overrides: dict | None = None
 ) -> tuple[list[orm.ProcessNode], int]:
     """Submit what is not yet submitted; return all the campaign's processes and how many were new."""
     from aiida.engine import submit
@@ -95,7 +97,7 @@ def submit_campaign(
     codes = pipeline_codes() if codes is None else codes
     plans = []
     for polymer in polymers:
-        process, inputs, seed = build_inputs(polymer, protocol, codes)
+        process, inputs, seed = build_inputs(polymer, protocol, codes, overrides)
         plans.append((campaign_key(polymer, protocol, seed), process, inputs))
     done = existing_submissions([key for key, _, _ in plans])
     nodes, new = [], 0

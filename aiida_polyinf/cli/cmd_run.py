@@ -13,10 +13,11 @@ from .root import cmd_root
 @click.option(
     '--protocol', type=click.Choice(['fast', 'moderate', 'precise']), default='moderate', show_default=True
 )
+@click.option('--trials', type=int, default=None, help='Independent MD trials per polymer (default: the protocol).')
 @click.option('--wait', is_flag=True, help='Block, with a progress bar, until every process is done.')
 @click.option('--timeout', type=float, default=None, help='With --wait: give up after this many seconds.')
 @decorators.with_dbenv()
-def cmd_run(source, protocol, wait, timeout):
+def cmd_run(source, protocol, trials, wait, timeout):
     """Run the pipeline for every polymer of SOURCE, a CSV file (imported first) or a group label."""
     from tqdm import tqdm
 
@@ -44,7 +45,8 @@ def cmd_run(source, protocol, wait, timeout):
     for label, code in codes.items():
         if code is None:
             echo.echo_warning(f'no code {label}@localhost: its stages are skipped (run `polyinf setup`)')
-    nodes, new = submit_campaign(polymers, protocol, codes)
+    overrides = {'md': {'trials': trials}} if trials else None
+    nodes, new = submit_campaign(polymers, protocol, codes, overrides)
     echo.echo_report(
         f'{len(polymers)} polymer(s) in `{group_label}`, protocol {protocol}: {new} submitted, '
         f'{len(nodes) - new} already submitted'

@@ -1,6 +1,6 @@
 """``PolymerPropertiesWorkChain``: the whole protocol for one polymer, one stage after the other.
 
-Stages: intake -> qm (-> ff -> md -> nemd -> ions, as they land). Each sub-work-chain is exposed in its own
+Stages: intake -> qm -> ff -> md (-> nemd -> ions, as they land). Each sub-work-chain is exposed in its own
 namespace, as in aiida-quantumespresso; a stage whose namespace is not given is skipped. A failed stage ends the chain
 with ``ERROR_SUB_PROCESS_FAILED_<STAGE>``; what the earlier stages made stays stored and usable.
 """
@@ -12,13 +12,15 @@ from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, if_
 
 from ..data.polymer import PolymerData
+from ..calculations.md import ff_descriptors
 from .intake import IntakeWorkChain
+from .md import MdWorkChain
 from .protocols import ProtocolMixin
 from .qm import QmWorkChain
 
 
 class PolymerPropertiesWorkChain(ProtocolMixin, WorkChain):
-    """Intake and QM of one polymer (later stages are added by their issues)."""
+    """Intake, QM, FF and MD of one polymer (NEMD and ions are added by their issue)."""
 
     _protocol_file = 'polymer'
 
@@ -33,15 +35,34 @@ class PolymerPropertiesWorkChain(ProtocolMixin, WorkChain):
             exclude=('polymer',),
             namespace_options={'required': False, 'populate_defaults': False, 'help': 'Omit to skip the QM stage.'},
         )
+        spec.input(
+            'ff_parameters', valid_type=orm.Dict, required=False,
+            help='MD protocol dictionary for the FF descriptors (typed chain size, charge model); omit to skip ff.',
+        )
+        spec.expose_inputs(
+            MdWorkChain,
+            namespace='md',
+            exclude=('polymer', 'charges', 'qm_descriptors'),
+            namespace_options={'required': False, 'populate_defaults': False, 'help': 'Omit to skip the MD stage.'},
+        )
         spec.outline(
             cls.run_intake,
             cls.inspect_intake,
-            if_(cls.should_run_qm)(cls.run_qm, cls.inspect_qm),
+            if_(cls.should_run_qm)(
+                cls.run_qm,
+                cls.inspect_qm,
+                if_(cls.should_run_ff)(cls.run_ff),
+                if_(cls.should_run_md)(cls.run_md, cls.inspect_md),
+            ),
         )
         spec.expose_outputs(IntakeWorkChain, namespace='intake')
         spec.expose_outputs(QmWorkChain, namespace='qm', namespace_options={'required': False})
+        spec.output('ff_descriptors', valid_type=orm.Dict, required=False)
+        spec.expose_outputs(MdWorkChain, namespace='md', namespace_options={'required': False})
         spec.exit_code(401, 'ERROR_SUB_PROCESS_FAILED_INTAKE', message='the intake stage failed: {message}')
         spec.exit_code(402, 'ERROR_SUB_PROCESS_FAILED_QM', message='the qm stage failed: {message}')
+        spec.exit_code(403, 'ERROR_SUB_PROCESS_FAILED_FF', message='the ff stage failed: {message}')
+        spec.exit_code(404, 'ERROR_SUB_PROCESS_FAILED_MD', message='the md stage failed: {message}')
 
     @classmethod
     def get_builder_from_protocol(
@@ -60,6 +81,18 @@ class PolymerPropertiesWorkChain(ProtocolMixin, WorkChain):
             qm.conformer_seed = orm.Int(seed)
             qm.pop('polymer', None)
             builder.qm = qm._inputs(prune=True)
+        if 'ff' in inputs['stages'] or 'md' in inputs['stages']:
+            from ..md.levels import get_protocol
+
+            md_inputs = MdWorkChain.get_protocol_inputs(protocol, inputs.get('md'))
+            md_parameters = get_protocol(md_inputs['level'], md_inputs.get('parameters'))
+            if 'ff' in inputs['stages']:
+                builder.ff_parameters = orm.Dict(md_parameters)
+            if 'md' in inputs['stages'] and codes.get('lmp') is not None and codes.get('pyscf') is not None:
+                md = MdWorkChain.get_builder_from_protocol(codes['lmp'], polymer, None, protocol, inputs.get('md'))
+                for key in ('polymer', 'charges', 'qm_descriptors'):
+                    md.pop(key, None)
+                builder.md = md._inputs(prune=True)
         return builder
 
     def _failed(self, node, exit_code):
@@ -92,4 +125,33 @@ class PolymerPropertiesWorkChain(ProtocolMixin, WorkChain):
         if not node.is_finished_ok:
             return self._failed(node, self.exit_codes.ERROR_SUB_PROCESS_FAILED_QM)
         self.out_many(self.exposed_outputs(node, QmWorkChain, namespace='qm'))
+        return None
+
+    def should_run_ff(self):
+        return 'ff_parameters' in self.inputs
+
+    def run_ff(self):
+        try:
+            result = ff_descriptors(self.inputs.polymer, self.ctx.qm.outputs.charges, self.inputs.ff_parameters)
+        except Exception as exception:  # noqa: BLE001 - a typing failure is recorded as the named exit code
+            return self.exit_codes.ERROR_SUB_PROCESS_FAILED_FF.format(message=str(exception))
+        self.out('ff_descriptors', result['ff_descriptors'])
+        return None
+
+    def should_run_md(self):
+        return 'md' in self.inputs
+
+    def run_md(self):
+        inputs = AttributeDict(self.exposed_inputs(MdWorkChain, 'md'))
+        inputs.polymer = self.inputs.polymer
+        inputs.charges = self.ctx.qm.outputs.charges
+        inputs.qm_descriptors = self.ctx.qm.outputs.descriptors
+        inputs.metadata = {'call_link_label': 'md'}
+        return ToContext(md=self.submit(MdWorkChain, **inputs))
+
+    def inspect_md(self):
+        node = self.ctx.md
+        if not node.is_finished_ok:
+            return self._failed(node, self.exit_codes.ERROR_SUB_PROCESS_FAILED_MD)
+        self.out_many(self.exposed_outputs(node, MdWorkChain, namespace='md'))
         return None
