@@ -11,7 +11,7 @@ export PATH := $(BIN):$(PATH)
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,ml-gnn]'
 	$(PY) -m pip check
 	touch $@
 

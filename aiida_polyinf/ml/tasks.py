@@ -1,0 +1,289 @@
+"""The benchmark tasks (a)–(f) on one dataset: splits, nested fits in parallel, aggregated metrics.
+
+- ``interpolation`` (a): training sizes 100/200/400/800, outer 5-fold × inner 4-fold, 3 ensembles;
+- ``range`` (b) / ``similarity`` (c): extrapolation to the top 30 % of the target / the 30 % least similar polymers
+  (mean ECFP Tanimoto to all others), 3 ensembles of outer 5-fold over the in-domain pool; the test prediction of an
+  ensemble is the mean of its fold models, the reported spread is over ensembles;
+- ``scaling`` (d): (b) and (c) with in-domain training sets of 50/100/200/500, 3 samplings each;
+- ``variety`` (e): variety vs volume, N polymers × K runs, labels simulated from PI1070's run-to-run spread;
+- ``allocation`` (f): the recommender of ``aiida_polyinf.ml.allocation`` checked against (e).
+
+Grids, sizes and the task lists are in ``benchmark.yaml`` beside this module. Hyperparameters come from the inner CV
+only; the test sets are never looked at before the refit has predicted them.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import time
+
+import numpy as np
+import yaml
+
+from . import protocol as P
+
+CONFIG = pathlib.Path(__file__).with_name('benchmark.yaml')
+TASKS = ('interpolation', 'range', 'similarity', 'scaling', 'variety', 'allocation')
+GNN_MODELS = ('gcn', 'gin')
+
+
+def load_config(path=None) -> dict:
+    return yaml.safe_load(pathlib.Path(path or CONFIG).read_text())
+
+
+class Bench:
+    """One dataset with its descriptors, running tasks for targets, descriptor sets and models."""
+
+    def __init__(self, frame, config=None, cache=None, n_jobs=2, progress=True, seed=None):
+        from .descriptors import Descriptors
+
+        self.frame = frame
+        self.config = config or load_config()
+        self.seed = int(seed if seed is not None else self.config.get('seed', P.DEFAULT_SEED))
+        self.desc = Descriptors(frame, cache=cache, processes=n_jobs, progress=progress)
+        self.n_jobs = n_jobs
+        self.progress = progress
+        self.timing: dict = {}
+        self._similarity = None
+
+    # ------------------------------------------------------------------------------------------- data
+    def rows(self, target):
+        """Positions (in the frame) of the rows with a finite target value, and the values."""
+        y = self.frame[target].to_numpy(dtype=float)
+        rows = np.flatnonzero(np.isfinite(y))
+        return rows, y[rows]
+
+    def similarity(self):
+        if self._similarity is None:
+            from .descriptors import mean_similarity
+
+            self._similarity = mean_similarity(self.desc.ecfp())
+        return self._similarity
+
+    def splits(self, task, target, frozen_dir=None) -> list:
+        """The frozen splits of a task and target: read from ``frozen_dir`` when there, else made and saved there."""
+        rows, y = self.rows(target)
+        ids = list(self.frame['smiles'].iloc[rows])
+        cfg = self.config['tasks']
+        out = []
+        kinds = {'interpolation': [None], 'range': ['range'], 'similarity': ['similarity'],
+                 'scaling': cfg['scaling']['kinds']}[task]
+        for kind in kinds:
+            name = f'{task}' if kind is None or task != 'scaling' else f'{task}_{kind}'
+            path = pathlib.Path(frozen_dir) / f'splits_{name}_{target}.json' if frozen_dir else None
+            if path is not None and path.exists():
+                splits = P.Splits.load(path)
+                splits.check(ids)
+                out.append(splits)
+                continue
+            sim = self.similarity()[rows] if (kind == 'similarity') else None
+            if task == 'interpolation':
+                c = cfg['interpolation']
+                splits = P.interpolation_splits(ids, target, c['sizes'], self.seed, c['ensembles'], c['outer'],
+                                                c['inner'])
+            elif task in ('range', 'similarity'):
+                c = cfg['extrapolation']
+                splits = P.extrapolation_splits(ids, target, kind, y, sim, self.seed, c['ensembles'], c['outer'],
+                                                c['inner'], c['test_fraction'])
+            else:
+                c = cfg['scaling']
+                splits = P.extrapolation_scaling_splits(ids, target, kind, y, sim, c['sizes'], c['samplings'],
+                                                        self.seed, c['inner'], cfg['extrapolation']['test_fraction'])
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                splits.save(path)
+            out.append(splits)
+        return out
+
+    # ------------------------------------------------------------------------------------------- running
+    def run(self, task, targets, descriptor_sets, models, frozen_dir=None) -> dict:
+        """Run a task (a)–(d) for every target × descriptor set × model; returns the JSON-able results."""
+        from joblib import Parallel, delayed
+        from threadpoolctl import threadpool_limits
+        from tqdm.auto import tqdm
+
+        with threadpool_limits(limits=1):  # one BLAS thread per process: threads spin and fight on 2 cores
+            return self._run(task, targets, descriptor_sets, models, frozen_dir, Parallel, delayed, tqdm)
+
+    def _run(self, task, targets, descriptor_sets, models, frozen_dir, Parallel, delayed, tqdm):
+        jobs, meta = [], []
+        start = time.perf_counter()
+        for target in targets:
+            rows, y = self.rows(target)
+            for splits in self.splits(task, target, frozen_dir):
+                for spec in descriptor_sets:
+                    for model in models:
+                        if model in GNN_MODELS:
+                            if spec != 'graph':
+                                continue
+                        elif spec == 'graph':
+                            continue
+                        meta.append((target, splits, spec, model))
+                        if model in GNN_MODELS:
+                            jobs.append(('gnn', target, splits, spec, model, rows, y))
+                        else:
+                            x, _ = self.desc.matrix(spec, target)
+                            jobs.append(('path', x[rows], y, splits.units, model, self.config['grids'][model]))
+        self.timing[f'{task}:descriptors'] = time.perf_counter() - start
+        start = time.perf_counter()
+        path_jobs = [j for j in jobs if j[0] == 'path']
+        results = [None] * len(jobs)
+        path_index = [i for i, j in enumerate(jobs) if j[0] == 'path']
+        if path_jobs:
+            parallel = Parallel(n_jobs=self.n_jobs, return_as='generator')
+            gen = parallel(delayed(_run_path)(*j[1:]) for j in path_jobs)
+            for i, res in zip(path_index, tqdm(gen, total=len(path_jobs), desc=f'{task}', disable=not self.progress)):
+                results[i] = res
+        for i, j in enumerate(jobs):
+            if j[0] == 'gnn':
+                results[i] = self._run_gnn(*j[1:])
+        self.timing[f'{task}:fits'] = time.perf_counter() - start
+        return self.aggregate(task, meta, results)
+
+    def _run_gnn(self, target, splits, spec, model, rows, y):
+        from .gnn import GNNRegressor, polymer_graphs
+
+        graphs = polymer_graphs(list(self.frame['smiles'].iloc[rows]))
+        grid = self.config['grids'][model]
+        start = time.perf_counter()
+
+        def fit(train, inner, tests):
+            points = [dict(zip(grid, v)) for v in _product(grid)]
+            best, inner_rmse = points[0], None
+            if len(points) > 1:  # inner CV only when there is something to choose
+                scores = []
+                for p in points:
+                    sse, nv = 0.0, 0
+                    for tr, va in inner:
+                        m = GNNRegressor(model, seed=self.seed, **p).fit([graphs[i] for i in train[tr]], y[train[tr]])
+                        sse += float(((m.predict([graphs[i] for i in train[va]]) - y[train[va]]) ** 2).sum())
+                        nv += len(va)
+                    scores.append(np.sqrt(sse / nv))
+                best, inner_rmse = points[int(np.argmin(scores))], np.array(scores)
+            m = GNNRegressor(model, seed=self.seed, **best).fit([graphs[i] for i in train], y[train])
+            return best, inner_rmse, {k: m.predict([graphs[i] for i in v]) for k, v in tests.items()}
+
+        out = P.run_units(model, grid, None, y, splits.units, fit=fit)
+        self.timing.setdefault('gnn_seconds', 0.0)
+        self.timing['gnn_seconds'] += time.perf_counter() - start
+        return out
+
+    # ------------------------------------------------------------------------------------------- aggregation
+    def aggregate(self, task, meta, results) -> dict:
+        records = []
+        for (target, splits, spec, model), res in zip(meta, results):
+            y = self.rows(target)[1]
+            records.append(aggregate_one(splits, spec, model, y, res))
+        return {'task': task, 'seed': self.seed, 'records': records}
+
+
+def _product(grid):
+    import itertools
+
+    return itertools.product(*grid.values())
+
+
+def _run_path(x, y, units, model, grid):
+    return P.run_units(model, grid, x, y, units)
+
+
+def aggregate_one(splits: P.Splits, spec, model, y, results) -> dict:
+    """Metrics per fold / ensemble / size of one (target, descriptor set, model) and their summaries."""
+    by_unit = {u.name: u for u in splits.units}
+    folds = []
+    for res in results:
+        unit = by_unit[res['unit']]
+        entry = {'unit': unit.name, 'params': res['params'], 'meta': unit.meta,
+                 'train_ids': [splits.ids[i] for i in unit.train]}
+        entry['metrics'] = {k: P.metrics(y[unit.tests[k]], res['predictions'][k]) for k in unit.tests}
+        entry['test_ids'] = {k: [splits.ids[i] for i in unit.tests[k]] for k in unit.tests if k != 'test'
+                             or not splits.task.startswith(('extrapolation', 'scaling'))}
+        folds.append(entry)
+    record = {'target': splits.target, 'task': splits.task, 'descriptors': spec, 'model': model, 'folds': folds}
+    if splits.task == 'interpolation':
+        record['test_ids_note'] = 'per fold under test_ids'
+        record['summary'] = {}
+        record['parity'] = {}
+        for size in splits.info['sizes']:
+            per_ens = []
+            for e in range(splits.info['ensembles']):
+                rs = [(by_unit[r['unit']], r) for r in results
+                      if by_unit[r['unit']].meta.get('size') == size and by_unit[r['unit']].meta['ensemble'] == e]
+                if not rs:
+                    continue
+                idx = np.concatenate([u.tests['test'] for u, _ in rs])
+                pred = np.concatenate([r['predictions']['test'] for _, r in rs])
+                per_ens.append(P.metrics(y[idx], pred))
+            record['summary'][str(size)] = _summ(per_ens)
+    elif splits.task.startswith('extrapolation'):
+        test = np.asarray(splits.info['test'])
+        pool = np.asarray(splits.info['pool'])
+        record['test_ids'] = [splits.ids[i] for i in test]
+        ens_pred, per_ens, per_val = [], [], []
+        for e in range(splits.info['ensembles']):
+            rs = [(by_unit[r['unit']], r) for r in results if by_unit[r['unit']].meta['ensemble'] == e]
+            pred = np.mean([r['predictions']['test'] for _, r in rs], axis=0)
+            ens_pred.append(pred)
+            per_ens.append(P.metrics(y[test], pred))
+            idx = np.concatenate([u.tests['val'] for u, _ in rs])
+            per_val.append(P.metrics(y[idx], np.concatenate([r['predictions']['val'] for _, r in rs]),
+                                     sigma=np.std(y[pool])))
+        ens_pred = np.array(ens_pred)
+        record['summary'] = {'test': _summ(per_ens), 'interpolation_val': _summ(per_val),
+                             'test_ensemble_mean': P.metrics(y[test], ens_pred.mean(axis=0))}
+        record['parity'] = {'y': y[test].tolist(), 'pred': ens_pred.mean(axis=0).tolist(),
+                            'pred_std': ens_pred.std(axis=0).tolist()}
+    else:  # scaling
+        test = np.asarray(splits.info['test'])
+        record['test_ids'] = [splits.ids[i] for i in test]
+        record['summary'] = {}
+        record['parity'] = {}
+        for size in splits.info['sizes']:
+            rs = [r for r in results if by_unit[r['unit']].meta['size'] == size]
+            if not rs:
+                continue
+            preds = np.array([r['predictions']['test'] for r in rs])
+            record['summary'][str(size)] = _summ([P.metrics(y[test], p) for p in preds])
+            record['parity'][str(size)] = {'pred': preds.mean(axis=0).tolist(), 'pred_std': preds.std(axis=0).tolist()}
+        record['parity']['y'] = y[test].tolist()
+    return record
+
+
+def _summ(metric_list):
+    keys = ('rmse', 'r2', 'rmse_sigma')
+    out = {k: P.summarize([m[k] for m in metric_list]) for k in keys}
+    out['members'] = metric_list
+    return out
+
+
+def run_variety(bench: Bench, targets=None, with_allocation=False) -> dict:
+    """Tasks (e) and, with ``with_allocation``, (f) on ``bench``'s dataset."""
+    from threadpoolctl import threadpool_limits
+    from tqdm.auto import tqdm
+
+    from . import variety as V
+
+    cfg = bench.config['tasks']['variety']
+    acfg = bench.config['tasks']['allocation']
+    grid = bench.config['grids'][cfg['model']]
+    targets = targets or cfg['targets']
+    start = time.perf_counter()
+    x, _ = bench.desc.matrix(cfg['descriptors'])
+
+    def one(target):
+        with threadpool_limits(limits=1):
+            res = V.variety_volume(bench.frame, x, target, grid, cfg['n_polymers'], cfg['n_runs'], cfg['repeats'],
+                                   cfg['test_fraction'], cfg['inner'], bench.seed)
+            if with_allocation:
+                res['allocation'] = V.allocation_check(
+                    bench.frame, x, target, grid, res, acfg['pilot_polymers'], acfg['pilot_runs'],
+                    acfg['pilot_sizes'], acfg['budget'], acfg['choices_runs'], bench.seed)
+        return res
+
+    from joblib import Parallel, delayed
+
+    gen = Parallel(n_jobs=bench.n_jobs, return_as='generator')(delayed(one)(t) for t in targets)
+    records = list(tqdm(gen, total=len(targets), desc='variety', disable=not bench.progress))
+    bench.timing['variety:fits'] = time.perf_counter() - start
+    return {'task': 'variety', 'seed': bench.seed, 'note': V.SIMULATED_NOTE, 'descriptors': cfg['descriptors'],
+            'model': cfg['model'], 'records': records}

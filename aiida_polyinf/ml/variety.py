@@ -1,0 +1,179 @@
+"""Variety vs volume (task e) and the allocation recommender (task f).
+
+PI1070 holds per polymer only the mean, std and count of its MD runs, so the K-run labels are **simulated from
+PI1070 spread**: run j of polymer i is ``mean_i + std_i · z_ij`` with standard normal ``z``, ``std_i`` its run-to-run
+std (the pooled std where ``_count`` <= 2, because PI1070 writes 0 there); a K-run label is the mean of runs 1..K, so
+the K conditions of one repeat share their runs. The fixed test set keeps PI1070's means as its labels. Every output
+of this module carries ``SIMULATED_NOTE``.
+
+The recommender (f) reads trial-level pilot data (polymers × runs), estimates the run-to-run noise variance, the
+learning curve ``MSE(N) = A·N^-beta`` of the noise-free part (CV on the pilot, validation-label noise subtracted) and
+the share of training-label noise that reaches the predictions, ``lambda(N)`` (the KRR hat-matrix trace over N,
+power law in N), and predicts ``MSE(N, K) = A·N^-beta + lambda(N)·sigma_noise^2/K`` for every N×K of a budget.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import protocol as P
+from .data import pooled_std
+from .models import Scaler, sqdist
+
+SIMULATED_NOTE = 'simulated from PI1070 spread: K-run labels are mean + N(0, run-to-run std) per run'
+
+
+def simulate_runs(mean, std, n_runs, rng) -> np.ndarray:
+    """Runs (n_polymers, n_runs) drawn around ``mean`` with per-polymer ``std``."""
+    return mean[:, None] + std[:, None] * rng.standard_normal((len(mean), n_runs))
+
+
+def _fit_krr(model_grid, x, y, inner_k, rng, x_test):
+    from .models import select
+
+    inner = P.inner_folds(len(y), inner_k, rng)
+    pairs = []
+    for va in inner:
+        mask = np.ones(len(y), dtype=bool)
+        mask[va] = False
+        pairs.append((np.flatnonzero(mask), va))
+    return select('krr', model_grid, x, y, pairs, x_test)
+
+
+def variety_volume(frame, x, target, grid, n_polymers=(90, 270, 810), n_runs=(1, 3, 9), repeats=5,
+                   test_fraction=0.2, inner=4, seed=P.DEFAULT_SEED) -> dict:
+    """Task (e) for one target: RMSE/σ_test on a fixed test set for every N × K, over ``repeats`` samplings."""
+    y_all = frame[target].to_numpy(dtype=float)
+    ok = np.isfinite(y_all) & np.isfinite(frame[f'{target}_std'].to_numpy(dtype=float))
+    rows = np.flatnonzero(ok)
+    std_all = pooled_std(frame, target)
+    rng = P.rng_for(seed, f'e/{target}/test')
+    test = np.sort(rng.choice(rows, size=int(round(test_fraction * len(rows))), replace=False))
+    pool = np.setdiff1d(rows, test)
+    sigma = float(np.std(y_all[test]))
+    cells = {}
+    for r in range(repeats):
+        for n in n_polymers:
+            if n > len(pool):
+                continue
+            rng = P.rng_for(seed, f'e/{target}/r{r}/n{n}')
+            chosen = np.sort(rng.choice(pool, size=n, replace=False))
+            runs = simulate_runs(y_all[chosen], std_all[chosen], max(n_runs), rng)
+            for k in n_runs:
+                label = runs[:, :k].mean(axis=1)
+                params, _, pred = _fit_krr(grid, x[chosen], label, inner, P.rng_for(seed, f'e/{target}/r{r}/n{n}/k{k}'),
+                                           x[test])
+                m = P.metrics(y_all[test], pred, sigma=sigma)
+                m.update(params=params, train_ids=[frame['smiles'].iat[i] for i in chosen])
+                cells.setdefault(f'{n}x{k}', []).append(m)
+    summary = {key: {k: P.summarize([m[k] for m in ms]) for k in ('rmse', 'r2', 'rmse_sigma')}
+               for key, ms in cells.items()}
+    budgets = {}
+    for key in summary:
+        n, k = map(int, key.split('x'))
+        budgets.setdefault(n * k, []).append((summary[key]['rmse_sigma']['mean'], key))
+    best = {str(b): min(v)[1] for b, v in budgets.items() if len(v) > 1}
+    return {
+        'target': target, 'note': SIMULATED_NOTE, 'sigma_test': sigma,
+        'test_ids': [frame['smiles'].iat[i] for i in test], 'cells': cells, 'summary': summary,
+        'best_at_equal_compute': best,
+    }
+
+
+# ----------------------------------------------------------------------------------------------- recommender (f)
+def noise_variance(runs) -> float:
+    """Pooled within-polymer variance of trial-level data (a list of arrays, one per polymer)."""
+    num = sum(((np.asarray(r) - np.mean(r)) ** 2).sum() for r in runs if len(r) > 1)
+    den = sum(len(r) - 1 for r in runs if len(r) > 1)
+    return float(num / den)
+
+
+def hat_fraction(x, gamma_rel, alpha) -> float:
+    """tr(H)/N of RBF kernel ridge on standardised ``x``: the share of label noise passed to the fit."""
+    xs = Scaler.fit(x).transform(x)
+    k = np.exp(-gamma_rel / xs.shape[1] * sqdist(xs, xs))
+    w = np.linalg.eigvalsh(k)
+    w = np.maximum(w, 0)
+    return float(np.sum(w / (w + alpha)) / len(x))
+
+
+def recommend(x, runs, grid, budget, choices_runs=(1, 3, 9), sizes=(30, 60, 90, 120), inner=4, seed=P.DEFAULT_SEED,
+              max_polymers=None) -> dict:
+    """Estimate noise and scaling from pilot data and recommend N×K for ``budget`` runs.
+
+    ``x``: descriptors of the pilot polymers; ``runs``: their trial-level values (n_pilot, k_pilot).
+    """
+    runs = np.asarray(runs, dtype=float)
+    n_pilot, k_pilot = runs.shape
+    s2 = noise_variance(list(runs))
+    ybar = runs.mean(axis=1)
+    var_y = float(np.var(ybar) - s2 / k_pilot)
+    rows = []
+    for n in sizes:
+        if n > n_pilot:
+            continue
+        rng = P.rng_for(seed, f'f/n{n}')
+        sub = np.sort(rng.choice(n_pilot, size=n, replace=False))
+        folds = P.kfold(np.arange(n), inner, rng)
+        sse, lam = 0.0, []
+        for va in folds:
+            tr = np.setdiff1d(np.arange(n), va)
+            params, _, pred = _fit_krr(grid, x[sub[tr]], ybar[sub[tr]], inner, rng, x[sub[va]])
+            sse += float(((pred - ybar[sub[va]]) ** 2).sum())
+            lam.append(hat_fraction(x[sub[tr]], params['gamma'], params['alpha']))
+        mse = sse / n - s2 / k_pilot  # validation labels carry noise s2/k_pilot
+        n_train = n * (inner - 1) / inner
+        # the training labels of the pilot carry s2/k_pilot too: remove their share to get the noise-free curve
+        lam_n = float(np.mean(lam))
+        clean = max(mse - lam_n * s2 / k_pilot, 1e-12 * max(var_y, 1e-300))
+        rows.append({'n_train': n_train, 'mse_cv': mse + s2 / k_pilot, 'mse_clean': clean, 'lambda': lam_n})
+    nt = np.array([r['n_train'] for r in rows])
+    slope, intercept = np.polyfit(np.log(nt), np.log([r['mse_clean'] for r in rows]), 1)
+    lslope, lintercept = np.polyfit(np.log(nt), np.log([r['lambda'] for r in rows]), 1)
+    beta, a = -slope, float(np.exp(intercept))
+
+    def predict(n, k):
+        lam = float(np.exp(lintercept) * n**lslope)
+        return a * n ** (-beta) + min(lam, 1.0) * s2 / k
+
+    options = []
+    for k in choices_runs:
+        n = budget // k
+        if max_polymers is not None and n > max_polymers:
+            continue
+        mse = predict(n, k)
+        options.append({'n_polymers': int(n), 'n_runs': int(k), 'predicted_mse': mse,
+                        'predicted_rmse_sigma': float(np.sqrt(mse / var_y)) if var_y > 0 else None})
+    best = min(options, key=lambda o: o['predicted_mse'])
+    return {
+        'noise_variance': s2, 'label_variance': var_y, 'noise_to_signal': s2 / var_y if var_y > 0 else None,
+        'scaling_exponent': float(beta), 'scaling_prefactor': a, 'lambda_exponent': float(lslope),
+        'pilot': {'n_polymers': n_pilot, 'n_runs': k_pilot, 'curve': rows},
+        'options': options, 'recommended': f"{best['n_polymers']}x{best['n_runs']}", 'note': SIMULATED_NOTE,
+        '_predict': predict,
+    }
+
+
+def allocation_check(frame, x, target, grid, variety_result, pilot_polymers=120, pilot_runs=3,
+                     sizes=(30, 60, 90, 120), budget=810, choices_runs=(1, 3, 9), seed=P.DEFAULT_SEED) -> dict:
+    """Task (f) for one target: a simulated pilot from the (e) pool, the recommendation, and (e)'s measured best."""
+    test_ids = set(variety_result['test_ids'])
+    y_all = frame[target].to_numpy(dtype=float)
+    std_all = pooled_std(frame, target)
+    rows = np.array([i for i in np.flatnonzero(np.isfinite(y_all)) if frame['smiles'].iat[i] not in test_ids])
+    rng = P.rng_for(seed, f'f/{target}/pilot')
+    pilot = np.sort(rng.choice(rows, size=pilot_polymers, replace=False))
+    runs = simulate_runs(y_all[pilot], std_all[pilot], pilot_runs, rng)
+    rec = recommend(x[pilot], runs, grid, budget, choices_runs, sizes, seed=seed, max_polymers=len(rows))
+    predict = rec.pop('_predict')
+    measured = variety_result['best_at_equal_compute'].get(str(budget))
+    var_y = rec['label_variance']
+    compare = {}
+    for key, s in variety_result['summary'].items():
+        n, k = map(int, key.split('x'))
+        compare[key] = {'measured_rmse_sigma': s['rmse_sigma']['mean'],
+                        'predicted_rmse_sigma': float(np.sqrt(predict(n, k) / var_y)) if var_y > 0 else None}
+    rec.update(target=target, budget=budget, measured_best=measured,
+               agrees=(measured == rec['recommended']) if measured else None, cells=compare,
+               pilot_ids=[frame['smiles'].iat[i] for i in pilot])
+    return rec
