@@ -91,12 +91,16 @@ class LammpsCalculation(CalcJob):
             parent = self.inputs.parent_folder
             source = str(pathlib.PurePosixPath(parent.get_remote_path()) / info['file'])
             remote_copy.append((parent.computer.uuid, source, info['file']))
+        timeout = parameters.get('timeout')
+        walltime = self.inputs.metadata.options.get('max_wallclock_seconds')
+        if timeout is None and walltime:  # core.direct enforces no wall time: LAMMPS stops itself, restartable
+            timeout = int(walltime * 0.9)
         script = render_stage(
             stage,
             parameters['protocol'],
             data_file=DATA_IN,
             seed=int(parameters.get('seed', 12345)),
-            timeout=parameters.get('timeout'),
+            timeout=timeout,
             restart=restart,
         )
         with folder.open(files['input'], 'w') as handle:

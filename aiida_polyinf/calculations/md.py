@@ -35,28 +35,29 @@ def _typed_chain(polymer: PolymerData, charges: orm.ArrayData, protocol: dict, s
 
 @calcfunction
 def ff_descriptors(polymer: PolymerData, charges: orm.ArrayData, parameters: orm.Dict) -> dict:
-    """``ff_descriptors``: GAFF2 descriptors of the chain typed with the QM RESP charges (set ``ff_resp``).
+    """``ff_descriptors``: GAFF2 descriptors of an oligomer typed with the QM RESP charges (set ``ff_resp``).
 
-    Kernel-mean embedding of mass, charge, epsilon, sigma, bond k/r0, angle k/theta0, dihedral K, plus plain averages
-    (mean atomic mass, electrons per atom, mean angle force constant). RadonPy's own descriptor (Gasteiger charges on
-    a cyclic 10-mer) is the ML benchmark's set ``ff``; this one is ``ff_resp``.
+    RadonPy's kernel-mean embedding of mass, charge, epsilon, sigma, bond k/r0, angle k/theta0, dihedral K, plus
+    plain averages (mean atomic mass, electrons per atom, mean angle force constant), on an ``n_units``-mer. RadonPy's
+    own descriptor (Gasteiger charges, cyclic 10-mer) is the ML benchmark's set ``ff``; this one is ``ff_resp``.
     """
-    from ..ff.descriptors import ff_descriptors as embed
+    from ..ff.descriptors_resp import DESCRIPTOR_SET, resp_descriptors_from_qm
 
-    protocol = parameters.get_dict()
-    typed = _typed_chain(polymer, charges, protocol, seed=0)
-    values = {name.split('.', 1)[-1]: float(value) for name, value in embed(typed.chain).items()}
+    options = parameters.get_dict()
+    values = resp_descriptors_from_qm(
+        polymer.smiles,
+        charges.get_array('charges'),
+        charges.base.attributes.get('atom_roles'),
+        charges.base.attributes.get('smiles_mapped'),
+        n_units=options.get('n_units', 10),
+    )
     return {
         'ff_descriptors': values_dict(
-            values,
+            {name: float(value) for name, value in values.items()},
             unit_of=lambda name: '',
-            protocol=protocol.get('name'),
-            descriptor_set='ff_resp',
-            settings={
-                'charge_model': typed.charge_model,
-                'degree_of_polymerization': typed.degree_of_polymerization,
-                'monomer_typing_failure': typed.monomer_failure or '',
-            },
+            protocol=options.get('protocol'),
+            descriptor_set=DESCRIPTOR_SET,
+            settings={'charge_model': 'resp', 'n_units': options.get('n_units', 10)},
         )
     }
 

@@ -161,7 +161,8 @@ class MdWorkChain(ProtocolMixin, WorkChain):
         inputs = cls.get_protocol_inputs(protocol, overrides)
         builder = cls.get_builder()
         builder.polymer = polymer
-        builder.charges = charges
+        if charges is not None:
+            builder.charges = charges
         if qm_descriptors is not None:
             builder.qm_descriptors = qm_descriptors
         builder.protocol = orm.Str(protocol)

@@ -37,7 +37,7 @@ class PolymerPropertiesWorkChain(ProtocolMixin, WorkChain):
         )
         spec.input(
             'ff_parameters', valid_type=orm.Dict, required=False,
-            help='MD protocol dictionary for the FF descriptors (typed chain size, charge model); omit to skip ff.',
+            help='Options of the FF descriptors (`n_units` of the typed oligomer, `protocol`); omit to skip ff.',
         )
         spec.expose_inputs(
             MdWorkChain,
@@ -81,14 +81,10 @@ class PolymerPropertiesWorkChain(ProtocolMixin, WorkChain):
             qm.conformer_seed = orm.Int(seed)
             qm.pop('polymer', None)
             builder.qm = qm._inputs(prune=True)
-        if 'ff' in inputs['stages'] or 'md' in inputs['stages']:
-            from ..md.levels import get_protocol
-
-            md_inputs = MdWorkChain.get_protocol_inputs(protocol, inputs.get('md'))
-            md_parameters = get_protocol(md_inputs['level'], md_inputs.get('parameters'))
-            if 'ff' in inputs['stages']:
-                builder.ff_parameters = orm.Dict(md_parameters)
-            if 'md' in inputs['stages'] and codes.get('lmp') is not None and codes.get('pyscf') is not None:
+        if 'ff' in inputs['stages']:
+            builder.ff_parameters = orm.Dict({'protocol': protocol, **inputs.get('ff', {})})
+        if 'md' in inputs['stages']:
+            if codes.get('lmp') is not None and codes.get('pyscf') is not None:
                 md = MdWorkChain.get_builder_from_protocol(codes['lmp'], polymer, None, protocol, inputs.get('md'))
                 for key in ('polymer', 'charges', 'qm_descriptors'):
                     md.pop(key, None)

@@ -1,8 +1,9 @@
-"""`polyinf setup` and the main job on a real embedded profile, in a fresh AIIDA_PATH, as a user runs them.
-
-This is the one test that goes through the installed console scripts (`polyinf`, `verdi`) in subprocesses.
+"""The main job on a real embedded profile, in a fresh AIIDA_PATH, as a user runs it: `polyinf setup`, then
+`polyinf run --protocol fast --wait` through the daemon, which runs every available stage on one tiny polymer with
+the real programs (RDKit, PySCF, RadonPy typing, LAMMPS). This is the end-to-end test of the pipeline.
 """
 
+import csv
 import os
 import pathlib
 import shutil
@@ -14,15 +15,16 @@ import pytest
 BIN = pathlib.Path(sys.executable).parent
 
 
-def run(args, env, cwd, check=True):
-    result = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+def run(args, env, cwd, check=True, timeout=600):
+    result = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(f'{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}')
     return result
 
 
 @pytest.mark.daemon
-def test_setup_is_idempotent_and_runs_the_campaign(tmp_path):
+@pytest.mark.slow
+def test_setup_and_fast_campaign_end_to_end(tmp_path):
     env = dict(os.environ, AIIDA_PATH=str(tmp_path / 'aiida'), PATH=f'{BIN}{os.pathsep}{os.environ["PATH"]}')
     polyinf, verdi = str(BIN / 'polyinf'), str(BIN / 'verdi')
 
@@ -33,20 +35,39 @@ def test_setup_is_idempotent_and_runs_the_campaign(tmp_path):
     second = run([polyinf, 'setup'], env, tmp_path).stdout
     assert 'created' not in second and second.count('exists') == 4
 
-    csv = tmp_path / 'three.csv'
-    csv.write_text('id,smiles\nPE,*CC*\nPVC,*CC(*)Cl\nPDMS,*[Si](C)(C)O*\n')
+    table = tmp_path / 'tiny.csv'
+    table.write_text('id,smiles\nPE,*CC*\nPDMS,*[Si](C)(C)O*\n')
     try:
-        result = run([polyinf, 'run', str(csv), '--protocol', 'fast', '--wait', '--timeout', '180'], env, tmp_path)
-        assert '2 finished ok, 0 failed' in result.stdout + result.stderr
-        assert 'rejected: row 3 (PDMS): element' in result.stderr
-        listing = run([verdi, 'process', 'list', '-a'], env, tmp_path).stdout
-        assert listing.count('IntakeWorkChain') == 2 and listing.count('build_oligomer') == 2
-        assert listing.count('register_polymer') == 2
+        result = run([polyinf, 'run', str(table), '--protocol', 'fast', '--wait', '--timeout', '2400'], env, tmp_path,
+                     timeout=2500)
+        output = result.stdout + result.stderr
+        assert '1 finished ok, 0 failed' in output, output
+        assert 'rejected: row 2 (PDMS): element' in result.stderr
 
-        pk = run([verdi, 'group', 'show', 'polyinf/three'], env, tmp_path).stdout.split('\n')
-        polymer_pk = next(line.split()[0] for line in pk if 'PolymerData' in line)
+        listing = run([verdi, 'process', 'list', '-a', '-p', '1'], env, tmp_path).stdout
+        for label in ('PolymerPropertiesWorkChain', 'IntakeWorkChain', 'QmWorkChain', 'PyscfCalculation',
+                      'ff_descriptors', 'MdWorkChain', 'MdEquilibrationWorkChain', 'LammpsCalculation',
+                      'md_properties', 'aggregate_trials'):
+            assert label in listing, label
+
+        # The properties reach the dataset export, with the QM descriptors beside them.
+        out = tmp_path / 'export'
+        run([polyinf, 'export', '--group', 'polyinf/tiny', '--out', str(out)], env, tmp_path)
+        rows = list(csv.DictReader(open(out / 'dataset.csv')))
+        assert len(rows) == 1 and rows[0]['smiles'] == '*CC*'
+        assert 0.3 < float(rows[0]['density']) < 1.5
+        assert rows[0]['density_count'] == '1'
+        assert float(rows[0]['qmex.homo_eV']) < 0
+
+        # The provenance of the density leads back to the SMILES, the RESP charges and the trial's seed.
+        show = run([polyinf, 'show', '*CC*'], env, tmp_path).stdout
+        assert 'density' in show
         if shutil.which('dot'):
-            graph = run([verdi, 'node', 'graph', 'generate', '-f', 'png', polymer_pk], env, tmp_path)
-            assert any(tmp_path.glob(f'{polymer_pk}.dot.png')), graph.stdout
+            uuid = rows[0]['uuid.aggregate']
+            run([verdi, 'node', 'graph', 'generate', '-a', '20', '-d', '0', '-f', 'dot', '-O', str(tmp_path / 'g.dot'), uuid],
+                env, tmp_path)
+            dot = (tmp_path / 'g.dot').read_text()
+            for piece in ('PolymerData', 'ArrayData', 'build_cell', 'Int'):
+                assert piece in dot, piece
     finally:
         run([verdi, 'daemon', 'stop'], env, tmp_path, check=False)
