@@ -30,6 +30,7 @@ import time
 import numpy as np
 
 MIN_RING = 10
+KM_FLOOR = 1e-8
 NK = 20
 DEFAULT_TIMEOUT = 60.0
 
@@ -134,6 +135,7 @@ def ff_descriptors(mol) -> dict[str, float]:
     """Kernel-mean embedding and plain averages of a typed molecule (from ``type_cyclic``)."""
     _, desc = _forcefield()
     km = np.asarray(desc.ff_kernel_mean([mol]), dtype=float)
+    km[np.abs(km) < KM_FLOOR] = 0.0  # Gaussian tails (1e-30) of absent values: exact zeros, or scaling blows them up
     names = [f'ffkm.{name}' for name in desc.ffkm_desc_names(nk=NK)]
     atoms = list(mol.GetAtoms())
     plain = {

@@ -104,6 +104,12 @@ def ff_table(smiles, directory=None, timeout=60.0, processes=2, progress=True) -
     return cache.matrix(smiles), failures, timing
 
 
+def ffd_floor():
+    from ..ff.descriptors import KM_FLOOR
+
+    return KM_FLOOR
+
+
 def ecfp_bits(smiles: str, radius: int = 2, n_bits: int = 2048) -> np.ndarray:
     from rdkit import Chem
     from rdkit.Chem import rdFingerprintGenerator
@@ -226,6 +232,9 @@ class Descriptors:
             )
             self.timing['ff_compute'] = info
             table = table.reset_index(drop=True)
+            km = [c for c in table.columns if c.startswith('ffkm.')]
+            table[km] = table[km].mask(table[km].abs() < ffd_floor())  # same floor for rows cached before it
+            table[km] = table[km].where(table[km].notna() | table.isna().all(axis=1).to_numpy()[:, None], 0.0)
         elif name == 'ecfp':
             table = ecfp_table(self.smiles, self.cache, self.progress).reset_index(drop=True)
         elif name == '2dfp':

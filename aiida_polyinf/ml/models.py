@@ -1,7 +1,7 @@
 """Models of the benchmarks behind one fit/predict interface, with a fast hyperparameter path for the inner CV.
 
 The reference models are scikit-learn estimators (``make_estimator``): median imputation and standard scaling of
-the descriptors, standard scaling of the target (``TransformedTargetRegressor``), then ``PLSRegression`` or
+the descriptors, clipped to ±10 σ, standard scaling of the target (``TransformedTargetRegressor``), then ``PLSRegression`` or
 ``KernelRidge(kernel='rbf')``. The RBF width is given relative to the number of descriptor columns that vary in the
 training rows, ``gamma = gamma_rel / n_features``, so one grid serves sets of any width (``n_informative``).
 
@@ -24,6 +24,15 @@ import numpy as np
 
 
 # ----------------------------------------------------------------------------------------------- preprocessing
+#: Scaled descriptors are clipped to ±CLIP: a feature nearly constant in the training rows (a rare element, a rare
+#: fragment count) otherwise scales a test value to 1e5 σ and a linear model's prediction with it.
+CLIP = 10.0
+
+
+def _clip(x):
+    return np.clip(x, -CLIP, CLIP)
+
+
 @dataclasses.dataclass
 class Scaler:
     """Median imputation then standard scaling, fitted on training rows (as SimpleImputer + StandardScaler)."""
@@ -47,7 +56,7 @@ class Scaler:
     def transform(self, x: np.ndarray) -> np.ndarray:
         x = x[:, self.keep]
         x = np.where(np.isnan(x), self.median, x)
-        return (x - self.mean) / self.scale
+        return np.clip((x - self.mean) / self.scale, -CLIP, CLIP)
 
 
 def n_informative(x: np.ndarray) -> int:
@@ -68,7 +77,7 @@ def make_estimator(model: str, params: dict, n_features: int):
     from sklearn.impute import SimpleImputer
     from sklearn.kernel_ridge import KernelRidge
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
     if model == 'pls':
         head = PLSRegression(n_components=int(params['n_components']), scale=False)
@@ -76,7 +85,8 @@ def make_estimator(model: str, params: dict, n_features: int):
         head = KernelRidge(kernel='rbf', alpha=float(params['alpha']), gamma=float(params['gamma']) / n_features)
     else:
         raise ValueError(f'unknown model {model!r}')
-    pipe = Pipeline([('impute', SimpleImputer(strategy='median')), ('scale', StandardScaler()), ('model', head)])
+    pipe = Pipeline([('impute', SimpleImputer(strategy='median')), ('scale', StandardScaler()),
+                     ('clip', FunctionTransformer(_clip)), ('model', head)])
     return TransformedTargetRegressor(regressor=pipe, transformer=StandardScaler())
 
 

@@ -215,8 +215,8 @@ def run_units(model: str, grid: dict, x: np.ndarray, y: np.ndarray, units, fit=N
 
     out = []
     for unit in units:
-        xtr, ytr = x[unit.train], y[unit.train]
         if fit is None:
+            xtr, ytr = x[unit.train], y[unit.train]
             names = list(unit.tests)
             stacked = np.concatenate([unit.tests[k] for k in names])
             params, inner_rmse, pred = select(model, grid, xtr, ytr, unit.inner_pairs(), x[stacked])
