@@ -35,12 +35,8 @@ def load(source, **kwargs) -> pd.DataFrame:
     path = pathlib.Path(str(source)).expanduser()
     if path.suffix.lower() == '.csv' or path.exists():
         return load_csv(path)
-    try:
-        from ..export import load_dataset  # noqa: PLC0415 (built by the export issue)
-    except ImportError as exc:
-        raise ValueError(
-            f'{source!r} is neither a CSV file nor loadable as a group: aiida_polyinf.export.load_dataset is missing'
-        ) from exc
+    from ..export.query import load_dataset  # noqa: PLC0415 (needs a loaded AiiDA profile)
+
     return load_dataset(source, **kwargs)
 
 

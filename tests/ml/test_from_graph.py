@@ -1,0 +1,51 @@
+"""The ML benchmarks read their data from the provenance graph: PI1070 imported, then loaded by group label."""
+
+import json
+import pathlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from aiida_polyinf.export.radonpy import import_radonpy
+from aiida_polyinf.ml.data import load
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PI1070 = ROOT.parent / 'shared' / 'data' / 'radonpy' / 'PI1070.csv'
+
+
+@pytest.mark.usefixtures('aiida_profile_clean')
+def test_graph_dataset_matches_the_csv_adapter(tmp_path):
+    if not PI1070.exists():
+        pytest.skip(f'{PI1070} is absent')
+    lines = PI1070.read_text(encoding='utf-8').splitlines(keepends=True)
+    path = tmp_path / 'PI1070_head.csv'
+    path.write_text(''.join(lines[:151]), encoding='utf-8')
+    import_radonpy(path, group_label='radonpy/head')
+
+    from_graph = load('radonpy/head')
+    from_csv = load(path)
+    assert len(from_graph) == len(from_csv) == 150
+    assert list(from_graph['smiles']) == list(from_csv['smiles'])
+    for column in ('density', 'bulk_modulus', 'radonpy_qm.qm_homo_monomer'):
+        assert np.allclose(from_graph[column].astype(float), from_csv[column].astype(float), equal_nan=True), column
+
+
+@pytest.mark.usefixtures('aiida_profile_clean')
+def test_bench_run_from_a_group(tmp_path):
+    if not PI1070.exists():
+        pytest.skip(f'{PI1070} is absent')
+    from aiida_polyinf.cli import cmd_root
+
+    lines = PI1070.read_text(encoding='utf-8').splitlines(keepends=True)
+    path = tmp_path / 'PI1070_head.csv'
+    path.write_text(''.join(lines[:151]), encoding='utf-8')
+    import_radonpy(path, group_label='radonpy/head')
+    out = tmp_path / 'bench'
+    result = CliRunner().invoke(cmd_root, ['bench', 'run', 'b', '--target', 'density', '--descriptors', 'qm,ecfp',
+                                           '--models', 'pls', '--source', 'radonpy/head', '--out', str(out)])
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / 'results.json').read_text())
+    assert results
+    assert any(p.suffix == '.png' for p in out.iterdir())
