@@ -53,7 +53,7 @@ def ff_descriptors(polymer: PolymerData, charges: orm.ArrayData, parameters: orm
     )
     return {
         'ff_descriptors': values_dict(
-            {name: float(value) for name, value in values.items()},
+            {name.replace('.', '_'): float(value) for name, value in values.items()},  # no '.' in attribute keys
             unit_of=lambda name: '',
             protocol=options.get('protocol'),
             descriptor_set=DESCRIPTOR_SET,
