@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from aiida import orm
 from aiida.common import AttributeDict
-from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
+from aiida.engine import ProcessHandlerReport, process_handler, while_
 
 from ..calculations.lammps import LammpsCalculation
 from .protocols import recursive_merge
+from .restart import RestartWorkChain
 
 #: Factor applied to the time step after "lost atoms" / "bond atoms missing", and how small it may get.
 DT_FACTOR = 0.5
 MIN_DT_SCALE = 0.125
 
 
-class LammpsBaseWorkChain(BaseRestartWorkChain):
+class LammpsBaseWorkChain(RestartWorkChain):
     """Run a ``LammpsCalculation``; on wall time or a crash continue from the last restart file; on lost atoms or
     missing bond atoms continue from the last good restart file with half the time step."""
 
@@ -30,7 +31,6 @@ class LammpsBaseWorkChain(BaseRestartWorkChain):
             while_(cls.should_run_process)(cls.run_process, cls.inspect_process),
             cls.results,
         )
-        spec.exit_code(310, 'ERROR_UNRECOVERABLE_FAILURE', message='the MD stage failed unrecoverably: {message}')
 
     def setup(self):
         super().setup()
@@ -80,12 +80,3 @@ class LammpsBaseWorkChain(BaseRestartWorkChain):
             self.ctx.inputs.parameters = orm.Dict(parameters)
         self.report(f'{node.process_label}<{node.pk}>: {node.exit_message}; time step x {DT_FACTOR}, continuing')
         return ProcessHandlerReport(True)
-
-    @process_handler(priority=100)
-    def handle_unrecoverable(self, node):
-        """Any 3xx or 5xx exit code: abort with a named code."""
-        if node.exit_status is not None and (300 <= node.exit_status < 400 or 500 <= node.exit_status < 600):
-            return ProcessHandlerReport(
-                True, self.exit_codes.ERROR_UNRECOVERABLE_FAILURE.format(message=node.exit_message)
-            )
-        return None

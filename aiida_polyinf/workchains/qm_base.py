@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from aiida import orm
 from aiida.common import AttributeDict
-from aiida.engine import BaseRestartWorkChain, ProcessHandlerReport, process_handler, while_
+from aiida.engine import ProcessHandlerReport, process_handler, while_
 
 from ..calculations.pyscf import PyscfCalculation
 from .protocols import recursive_merge
+from .restart import RestartWorkChain
 
 #: SCF rescue strategies, tried in order: level shift, then damping, then second-order SCF.
 SCF_STRATEGIES = (
@@ -17,7 +18,7 @@ SCF_STRATEGIES = (
 )
 
 
-class PyscfBaseWorkChain(BaseRestartWorkChain):
+class PyscfBaseWorkChain(RestartWorkChain):
     """Run a ``PyscfCalculation`` and handle its recoverable failures (exit codes 4xx)."""
 
     _process_class = PyscfCalculation
@@ -35,7 +36,6 @@ class PyscfBaseWorkChain(BaseRestartWorkChain):
             ),
             cls.results,
         )
-        spec.exit_code(310, 'ERROR_UNRECOVERABLE_FAILURE', message='the calculation failed unrecoverably: {message}')
 
     def setup(self):
         super().setup()
@@ -103,13 +103,3 @@ class PyscfBaseWorkChain(BaseRestartWorkChain):
         self._restart_from(node, use_checkpoint=False)
         self.report(f'{node.process_label}<{node.pk}>: out of memory, restarting with {action}')
         return ProcessHandlerReport(True)
-
-    @process_handler(priority=100)
-    def handle_unrecoverable(self, node):
-        """Any 3xx or 5xx exit code: abort with a named code."""
-        if node.exit_status is not None and (300 <= node.exit_status < 400 or 500 <= node.exit_status < 600):
-            self.report(f'{node.process_label}<{node.pk}> failed unrecoverably: {node.exit_message}')
-            return ProcessHandlerReport(
-                True, self.exit_codes.ERROR_UNRECOVERABLE_FAILURE.format(message=node.exit_message)
-            )
-        return None

@@ -4,7 +4,6 @@ import json
 import pathlib
 
 import numpy as np
-import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -15,15 +14,20 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 PI1070 = ROOT.parent / 'shared' / 'data' / 'radonpy' / 'PI1070.csv'
 
 
-@pytest.mark.usefixtures('aiida_profile_clean')
-def test_graph_dataset_matches_the_csv_adapter(tmp_path):
+@pytest.fixture
+def imported_head(aiida_profile_clean, tmp_path):
+    """The first 150 rows of PI1070, imported into the group `radonpy/head`; returns the CSV slice."""
     if not PI1070.exists():
         pytest.skip(f'{PI1070} is absent')
     lines = PI1070.read_text(encoding='utf-8').splitlines(keepends=True)
     path = tmp_path / 'PI1070_head.csv'
     path.write_text(''.join(lines[:151]), encoding='utf-8')
     import_radonpy(path, group_label='radonpy/head')
+    return path
 
+
+def test_graph_dataset_matches_the_csv_adapter(imported_head):
+    path = imported_head
     from_graph = load('radonpy/head')
     from_csv = load(path)
     assert len(from_graph) == len(from_csv) == 150
@@ -32,16 +36,9 @@ def test_graph_dataset_matches_the_csv_adapter(tmp_path):
         assert np.allclose(from_graph[column].astype(float), from_csv[column].astype(float), equal_nan=True), column
 
 
-@pytest.mark.usefixtures('aiida_profile_clean')
-def test_bench_run_from_a_group(tmp_path):
-    if not PI1070.exists():
-        pytest.skip(f'{PI1070} is absent')
+def test_bench_run_from_a_group(imported_head, tmp_path):
     from aiida_polyinf.cli import cmd_root
 
-    lines = PI1070.read_text(encoding='utf-8').splitlines(keepends=True)
-    path = tmp_path / 'PI1070_head.csv'
-    path.write_text(''.join(lines[:151]), encoding='utf-8')
-    import_radonpy(path, group_label='radonpy/head')
     out = tmp_path / 'bench'
     result = CliRunner().invoke(cmd_root, ['bench', 'run', 'b', '--target', 'density', '--descriptors', 'qm,ecfp',
                                            '--models', 'pls', '--source', 'radonpy/head', '--out', str(out)])
