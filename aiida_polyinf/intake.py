@@ -74,6 +74,24 @@ def find_polymer(smiles: str) -> PolymerData | None:
     return orm.load_node(pk) if pk is not None else None
 
 
+def check_row(
+    number: int, identifier: str, smiles: str, seen: dict[str, tuple[int, str]], id_column: str = 'id',
+    max_heavy_atoms: int = MAX_HEAVY_ATOMS,
+):
+    """The repeat unit of one table row, recorded in ``seen`` (canonical SMILES -> first row and id).
+
+    :raises IntakeError: an empty id, a SMILES ``parse_repeat_unit`` rejects, or a duplicate of an earlier row.
+    """
+    if not identifier:
+        raise IntakeError('missing_id', f'the {id_column} column is empty')
+    unit = parse_repeat_unit(smiles, max_heavy_atoms=max_heavy_atoms)
+    if unit.smiles in seen:
+        first_row, first_id = seen[unit.smiles]
+        raise IntakeError('duplicate', f'same polymer as row {first_row} ({first_id}): {unit.smiles}')
+    seen[unit.smiles] = (number, identifier)
+    return unit
+
+
 def import_rows(
     rows: t.Iterable[dict[str, str]],
     group_label: str,
@@ -96,12 +114,7 @@ def import_rows(
         identifier = (row.get('id') or '').strip()
         smiles = (row.get('smiles') or '').strip()
         try:
-            if not identifier:
-                raise IntakeError('missing_id', 'the id column is empty')
-            unit = parse_repeat_unit(smiles, max_heavy_atoms=max_heavy_atoms)
-            if unit.smiles in seen:
-                first_row, first_id = seen[unit.smiles]
-                raise IntakeError('duplicate', f'same polymer as row {first_row} ({first_id}): {unit.smiles}')
+            unit = check_row(number, identifier, smiles, seen, max_heavy_atoms=max_heavy_atoms)
         except IntakeError as error:
             rejection = Rejection(number, identifier, smiles, error.reason, error.message)
             report.rejected.append(rejection)
@@ -109,7 +122,6 @@ def import_rows(
                 on_row(number, 'rejected', rejection)
             continue
 
-        seen[unit.smiles] = (number, identifier)
         metadata = {k: v for k, v in row.items() if k not in ('id', 'smiles') and k is not None and v not in ('', None)}
         if unit.smiles in known:
             polymer = orm.load_node(known[unit.smiles])

@@ -29,7 +29,7 @@ from aiida.engine import calcfunction
 
 from .. import properties
 from ..data.polymer import PolymerData
-from ..intake import Rejection, existing_polymers
+from ..intake import Rejection, check_row, existing_polymers
 from ..polymers.smiles import IntakeError, parse_repeat_unit
 from . import values as V
 
@@ -233,19 +233,13 @@ def import_radonpy(
         identifier = (row.get(ID_COLUMN) or '').strip()
         smiles = (row.get('smiles') or '').strip()
         try:
-            if not identifier:
-                raise IntakeError('missing_id', f'the {ID_COLUMN} column is empty')
-            unit = parse_repeat_unit(smiles)
-            if unit.smiles in seen:
-                first_row, first_id = seen[unit.smiles]
-                raise IntakeError('duplicate', f'same polymer as row {first_row} ({first_id}): {unit.smiles}')
+            unit = check_row(number, identifier, smiles, seen, id_column=ID_COLUMN)
         except IntakeError as error:
             rejection = Rejection(number, identifier, smiles, error.reason, error.message)
             report.rejected.append(rejection)
             if on_rejected:
                 on_rejected(rejection)
             continue
-        seen[unit.smiles] = (number, identifier)
         units[unit.smiles] = (unit, row)
 
     known = existing_polymers(units)
