@@ -6,7 +6,8 @@ coordinates) with the cell's ``topology.json``, and optionally the QM polarizabi
 - fluctuation properties use RadonPy's pure class methods of ``radonpy.sim.lammps.Analyze`` (``heat_capacity_Cp``,
   ``heat_capacity_Cv``, ``isothermal_compressibility``, ``bulk_modulus``, ``isentropic_compressibility``,
   ``isentropic_bulk_modulus``, ``volume_expansion``, ``linear_expansion``) on the analysis window;
-- density: the window mean; self-diffusion: slope of the atom MSD (``compute msd com yes``) / 6;
+- density: the window mean; self-diffusion: slope of the atom MSD (``compute msd com yes``) / 6 (a slope <= 0, which
+  short glassy runs give within noise, is not a diffusion coefficient: it is missing with ``negative_msd_slope``);
 - static dielectric constant: ``1 + (<M^2> - <M>^2) / (3 eps0 V kB T)`` from the total dipole ``c_dip`` in the thermo
   output (the formula of mdtraj's ``static_dielectric`` that RadonPy uses); ``dielectric_const_dc`` = that + n^2 - 1;
 - Rg (mass-weighted, per chain), r2 (squared distance of the two end heavy atoms of each chain, nm^2) and the nematic
@@ -122,7 +123,13 @@ def thermo_properties(df, temp: float, press: float, analysis: dict, n_blocks: i
         def slope(a, b):
             return np.polyfit(t[a:b], msd[a:b], 1)[0] / 6.0
 
-        res.put('self-diffusion', slope(start, stop), _stderr([slope(a, b) for a, b in blocks]))
+        diffusion = slope(start, stop)
+        if not np.isfinite(diffusion):
+            res.miss('self-diffusion', 'msd_fit_not_finite')
+        elif diffusion <= 0.0:  # a glassy, short run: the MSD drifts down within noise; no physical D
+            res.miss('self-diffusion', 'negative_msd_slope')
+        else:
+            res.put('self-diffusion', diffusion, _stderr([slope(a, b) for a, b in blocks]))
     else:
         res.miss('self-diffusion', 'no v_msd column in the thermo output')
 

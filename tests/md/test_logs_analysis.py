@@ -82,3 +82,18 @@ def test_aggregate():
     assert out['Cp'] == 1500.0 and out['Cp_std'] == 0.0 and out['Cp_count'] == 1
     assert out['n_trials'] == 5 and out['n_trials_used'] == 3 and out['n_trials_failed'] == 2
     assert aggregate.aggregate([None])['n_trials_used'] == 0
+
+
+def test_negative_diffusion_is_missing_with_reason():
+    """A decreasing MSD (noise in a short glassy run) gives no self-diffusion value, never a negative one or NaN."""
+    block = logs.read_log(FIX / 'complete' / 'sampling.log').joined()
+    df = block.dataframe().copy()
+    df['v_msd'] = np.linspace(5.0, 1.0, len(df))  # MSD falling with time: negative slope
+    out = analysis.analyze_sampling(df)
+    assert 'self-diffusion' not in out['values'] and 'self-diffusion' not in out['errors']
+    assert out['missing']['self-diffusion'] == 'negative_msd_slope'
+    assert 'density' in out['values']  # the rest of the analysis is unaffected
+
+    df['v_msd'] = np.linspace(1.0, 5.0, len(df))  # a rising MSD still gives a positive value
+    out = analysis.analyze_sampling(df)
+    assert out['values']['self-diffusion'] > 0 and 'self-diffusion' not in out['missing']
