@@ -15,6 +15,8 @@
 #  - RabbitMQ: installs `rabbitmq-server` if missing (without letting the package start it), sets
 #    `consumer_timeout` to `undefined` in /etc/rabbitmq/advanced.config (AiiDA's long-running processes otherwise
 #    lose their task after 30 min), starts `rabbitmq-server -detached` and waits for `rabbitmq-diagnostics -q ping`.
+#    With the timeout undefined, AiiDA's warning about RabbitMQ >= 3.8.15 does not apply: `polyinf setup --postgres`
+#    sets `warnings.rabbitmq_version False` on the profile it makes (`verdi -p NAME config set ...` by hand).
 set -euo pipefail
 
 ACTION=${1:-status}
@@ -188,6 +190,16 @@ ensure_consumer_timeout() {  # sets RABBIT_RESTART when it wrote the file (a run
     RABBIT_RESTART=1
 }
 
+rabbit_halt() {  # stop the node and wait until it no longer answers (a restart must not race the old node)
+    $SUDO rabbitmqctl -q stop >/dev/null 2>&1 || true
+    for _ in $(seq 30); do
+        rabbit_running || return 0
+        sleep 1
+    done
+    echo "services: RabbitMQ still answers 30 s after rabbitmqctl stop" >&2
+    exit 1
+}
+
 rabbit_wait() {
     for _ in $(seq 90); do
         rabbit_running && return 0
@@ -204,8 +216,7 @@ rabbit_start() {
     if rabbit_running; then
         if [ -n "$RABBIT_RESTART" ]; then
             log "restarting RabbitMQ (new advanced.config)"
-            $SUDO rabbitmqctl -q stop >/dev/null
-            sleep 2
+            rabbit_halt
             $SUDO rabbitmq-server -detached
             rabbit_wait
         fi
@@ -220,7 +231,7 @@ rabbit_start() {
 rabbit_stop() {
     if rabbit_running; then
         log "stopping RabbitMQ"
-        $SUDO rabbitmqctl -q stop >/dev/null
+        rabbit_halt
     fi
     rabbit_status
 }
