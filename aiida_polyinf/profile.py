@@ -1,15 +1,23 @@
-"""The embedded default profile: SQLite storage, ZeroMQ broker, the ``localhost`` computer and the pipeline's codes.
+"""The profiles of ``polyinf setup``, the ``localhost`` computer and the pipeline's codes.
+
+- embedded (default): SQLite storage (``core.sqlite_dos``), ZeroMQ broker (``core.zeromq``); no service needed.
+- scale-out (``--postgres``): PostgreSQL storage (``core.psql_dos``) and RabbitMQ (``core.rabbitmq``), the services
+  of ``setup/services.sh``. The profile gets its own database and database user (generated password, kept in AiiDA's
+  ``config.json`` like any ``core.psql_dos`` profile); creating them needs the ``postgres`` role, whose password
+  ``setup/services.sh start`` generated into ``~/.config/aiida-polyinf/postgres.env``, outside the repository.
 
 Everything here is idempotent: what exists is reported and left alone.
 """
 
 from __future__ import annotations
 
+import os
 import pathlib
 import shutil
 import sys
 
 DEFAULT_PROFILE = 'polyinf'
+POSTGRES_PROFILE = 'polyinf-pg'
 LOCALHOST = 'localhost'
 
 
@@ -20,25 +28,41 @@ def _venv_bin(name: str) -> str | None:
     return shutil.which(name)
 
 
-def ensure_profile(config, name: str = DEFAULT_PROFILE, email: str = 'polyinf@localhost') -> tuple[object, bool]:
-    """Create the SQLite + ZeroMQ profile ``name`` unless it exists; make it the default if there is none."""
+def ensure_profile(
+    config,
+    name: str = DEFAULT_PROFILE,
+    email: str = 'polyinf@localhost',
+    *,
+    storage: tuple[str, dict] | None = None,
+    broker: tuple[str, dict] | None = None,
+    options: dict | None = None,
+) -> tuple[object, bool]:
+    """Create the profile ``name`` unless it exists; make it the default if there is none.
+
+    ``storage`` and ``broker`` are (backend, config) pairs, by default SQLite and ZeroMQ (the embedded profile);
+    ``options`` are further config options set on the new profile.
+    """
     from aiida.manage.configuration import create_profile
     from aiida.plugins import BrokerFactory
 
     if name in config.profile_names:
         return config.get_profile(name), False
+    storage_backend, storage_config = storage or ('core.sqlite_dos', {})
+    broker_backend, broker_config = broker or ('core.zeromq', BrokerFactory('core.zeromq').get_default_config())
     profile = create_profile(
         config,
         name=name,
         email=email,
-        storage_backend='core.sqlite_dos',
-        storage_config={},
-        broker_backend='core.zeromq',
-        broker_config=BrokerFactory('core.zeromq').get_default_config(),
+        storage_backend=storage_backend,
+        storage_config=storage_config,
+        broker_backend=broker_backend,
+        broker_config=broker_config,
     )
     config.set_option('runner.poll.interval', 1, scope=profile.name)
     # The daemon's controller answers slowly on a busy 2-core machine; aiida's default of 2 s then fails spuriously.
     config.set_option('daemon.timeout', 30, scope=profile.name)
+    for option, value in (options or {}).items():
+        config.set_option(option, value, scope=profile.name)
     if config.default_profile_name in (None, ''):
         config.set_default_profile(profile.name)
     config.store()
@@ -112,16 +136,118 @@ def ensure_codes(computer) -> list[tuple[str, bool, str]]:
     return results
 
 
-def setup_embedded(name: str = DEFAULT_PROFILE, echo=print) -> object:
-    """Create (or report) the embedded profile, its localhost computer and its codes."""
-    from aiida.manage.configuration import get_config, load_profile
+def _finish_setup(config, profile, created: bool, echo) -> object:
+    """Report the profile, load it, and create (or report) its localhost computer and codes."""
+    from aiida.manage.configuration import load_profile
 
-    config = get_config(create=True)
-    profile, created = ensure_profile(config, name)
-    echo(f'profile   {profile.name}: {"created" if created else "exists"} (core.sqlite_dos + core.zeromq)')
+    backends = f'{profile.storage_backend} + {profile.process_control_backend}'
+    echo(f'profile   {profile.name}: {"created" if created else "exists"} ({backends})')
     load_profile(profile.name, allow_switch=True)
     computer, created = ensure_localhost(config, profile.name)
     echo(f'computer  {computer.label}: {"created" if created else "exists"} ({computer.scheduler_type})')
     for full, created, executable in ensure_codes(computer):
         echo(f'code      {full}: {"created" if created else "exists"} ({executable})')
     return profile
+
+
+def setup_embedded(name: str = DEFAULT_PROFILE, echo=print) -> object:
+    """Create (or report) the embedded profile, its localhost computer and its codes."""
+    from aiida.manage.configuration import get_config
+
+    config = get_config(create=True)
+    profile, created = ensure_profile(config, name)
+    return _finish_setup(config, profile, created, echo)
+
+
+# ------------------------------------------------------------------------------------------------------ scale-out
+class ServiceError(RuntimeError):
+    """PostgreSQL or RabbitMQ cannot be reached, or the credentials of ``setup/services.sh`` are missing."""
+
+
+def postgres_env_path() -> pathlib.Path:
+    """Where ``setup/services.sh`` keeps the ``postgres`` role's credentials (the same rule as the script)."""
+    if os.environ.get('POLYINF_CONFIG'):
+        return pathlib.Path(os.environ['POLYINF_CONFIG']) / 'postgres.env'
+    base = os.environ.get('XDG_CONFIG_HOME') or pathlib.Path.home() / '.config'
+    return pathlib.Path(base) / 'aiida-polyinf' / 'postgres.env'
+
+
+def postgres_superuser(path: pathlib.Path | None = None) -> dict:
+    """Connection of the ``postgres`` role: the file of ``setup/services.sh``, else the ``PG*`` environment."""
+    path = path or postgres_env_path()
+    values: dict[str, str] = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            key, sep, value = line.strip().partition('=')
+            if sep and not key.startswith('#'):
+                values[key.strip()] = value.strip()
+    else:
+        values = {key: os.environ[key] for key in ('PGHOST', 'PGPORT', 'PGUSER', 'PGPASSWORD') if key in os.environ}
+    if not values.get('PGPASSWORD'):
+        raise ServiceError(f'no password for the postgres role in {path} (nor PGPASSWORD): run `bash setup/services.sh '
+                           'start` first')
+    return {
+        'host': values.get('PGHOST', 'localhost'),
+        'port': int(values.get('PGPORT', 5432)),
+        'user': values.get('PGUSER', 'postgres'),
+        'password': values['PGPASSWORD'],
+        'dbname': 'postgres',
+    }
+
+
+def create_postgres_database(name: str, superuser: dict) -> dict:
+    """A new database and database user ``aiida-<name>`` (random password); return the ``core.psql_dos`` config.
+
+    An existing user of that name is reused only if it can log in with the new password, an existing database never:
+    AiiDA's ``create_dbuser_db_safe`` then picks a free name (``aiida-<name>_1``), as ``verdi presto`` does.
+    """
+    import secrets
+
+    from aiida.manage.configuration.settings import AiiDAConfigDir
+    from aiida.manage.external.postgres import Postgres
+
+    postgres = Postgres(dbinfo=superuser, interactive=False, quiet=True, try_sudo=False)
+    if not postgres.is_connected:
+        raise ServiceError(f'cannot connect to PostgreSQL as {superuser["user"]}@{superuser["host"]}:'
+                           f'{superuser["port"]}: run `bash setup/services.sh start` (credentials in '
+                           f'{postgres_env_path()})')
+    password = secrets.token_hex(16)
+    user, database = postgres.create_dbuser_db_safe(dbname=f'aiida-{name}', dbuser=f'aiida-{name}', dbpass=password)
+    return {
+        'database_engine': 'postgresql_psycopg',
+        'database_hostname': superuser['host'],
+        'database_port': superuser['port'],
+        'database_name': database,
+        'database_username': user,
+        'database_password': password,
+        'repository_uri': (AiiDAConfigDir.get() / 'repository' / name).as_uri(),
+    }
+
+
+def rabbitmq_config() -> dict:
+    """The ``core.rabbitmq`` config of the local broker (AiiDA's defaults, checked by connecting)."""
+    from aiida.brokers.rabbitmq.defaults import detect_rabbitmq_config
+
+    try:
+        return detect_rabbitmq_config()
+    except ConnectionError as exception:
+        raise ServiceError(f'RabbitMQ does not answer ({exception}): run `bash setup/services.sh start`') from exception
+
+
+def setup_postgres(name: str = POSTGRES_PROFILE, echo=print, email: str = 'polyinf@localhost') -> object:
+    """Create (or report) a PostgreSQL + RabbitMQ profile on the services of ``setup/services.sh``, with the same
+    localhost computer and codes as the embedded profile."""
+    from aiida.manage.configuration import get_config
+
+    config = get_config(create=True)
+    if name in config.profile_names:
+        profile, created = config.get_profile(name), False
+    else:
+        broker = ('core.rabbitmq', rabbitmq_config())  # before the database: nothing to clean up if it fails
+        storage = ('core.psql_dos', create_postgres_database(name, postgres_superuser()))
+        # consumer_timeout is `undefined` in the broker of setup/services.sh, which is what aiida's warning about
+        # RabbitMQ >= 3.8.15 is about (`verdi -p NAME config set warnings.rabbitmq_version False`).
+        profile, created = ensure_profile(
+            config, name, email, storage=storage, broker=broker, options={'warnings.rabbitmq_version': False}
+        )
+    return _finish_setup(config, profile, created, echo)
