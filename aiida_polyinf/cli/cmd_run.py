@@ -14,15 +14,26 @@ from .root import cmd_root
     '--protocol', type=click.Choice(['fast', 'moderate', 'precise']), default='moderate', show_default=True
 )
 @click.option('--trials', type=int, default=None, help='Independent MD trials per polymer (default: the protocol).')
-@click.option('--wait', is_flag=True, help='Block, with a progress bar, until every process is done.')
+@click.option(
+    '--max-active', type=click.IntRange(min=1), default=4, show_default=True,
+    help='At most this many polymers run at once; the rest wait for a re-run of this command (or for --wait).',
+)
+@click.option('--wait', is_flag=True, help='Block, with a progress bar, topping up the slots until every polymer is done.')
 @click.option('--timeout', type=float, default=None, help='With --wait: give up after this many seconds.')
 @decorators.with_dbenv()
-def cmd_run(source, protocol, trials, wait, timeout):
-    """Run the pipeline for every polymer of SOURCE, a CSV file (imported first) or a group label."""
+def cmd_run(source, protocol, trials, max_active, wait, timeout):
+    """Run the pipeline for every polymer of SOURCE, a CSV file (imported first) or a group label.
+
+    At most --max-active polymers run at once. Without --wait the free slots are filled and the command returns:
+    run it again later to submit the rest (it resumes where it left off and never submits a polymer twice for the
+    same protocol and seed; failed runs are relaunched only by `polyinf restart-failed`). With --wait it keeps
+    topping up the slots until every polymer is done.
+    """
+    from aiida import orm
     from tqdm import tqdm
 
-    from ..campaign import ensure_daemon, group_polymers, pipeline_codes, submit_campaign, unavailable_stages
-    from ..campaign import wait as wait_for
+    from ..campaign import ensure_daemon, group_polymers, pipeline_codes, unavailable_stages
+    from ..controller import CampaignController, run_campaign, submitted_keys
     from ..intake import import_file, write_rejected
 
     path = pathlib.Path(source)
@@ -46,18 +57,27 @@ def cmd_run(source, protocol, trials, wait, timeout):
         if code is None:
             echo.echo_warning(f'no code {label}@localhost: its stages are skipped (run `polyinf setup`)')
     overrides = {'md': {'trials': trials}} if trials else None
-    nodes, new = submit_campaign(polymers, protocol, codes, overrides)
-    echo.echo_report(
-        f'{len(polymers)} polymer(s) in `{group_label}`, protocol {protocol}: {new} submitted, '
-        f'{len(nodes) - new} already submitted'
-    )
+    controller = CampaignController.for_polymers(group_label, polymers, protocol, codes, max_active, overrides)
     for stage in unavailable_stages():
         echo.echo_warning(f'stage {stage}: unavailable in this version, skipped')
+    with tqdm(total=len(polymers), desc='polymers', unit='polymer', disable=not wait) as progress:
+        outcome = run_campaign(controller, wait=wait, progress_bar=progress, timeout=timeout)
+    state = outcome.progress
+    echo.echo_report(
+        f'{len(polymers)} polymer(s) in `{group_label}`, protocol {protocol}: {outcome.new} submitted, '
+        f'{outcome.already} already submitted, {state.unsubmitted} not yet submitted (at most {max_active} active)'
+    )
+    if state.unsubmitted:
+        echo.echo_report(
+            f'{state.active} running: run `polyinf run {group_label} --protocol {protocol}` again later (or add '
+            '--wait) to submit the rest'
+        )
     if not wait:
         return
-    with tqdm(total=len(nodes), desc='polymers', unit='polymer') as progress:
-        wait_for(nodes, progress, timeout=timeout)
+    nodes = [orm.load_node(pk) for pk, _ in submitted_keys(controller.keys).values()]
     failed = [node for node in nodes if not node.is_finished_ok]
     echo.echo_report(f'{len(nodes) - len(failed)} finished ok, {len(failed)} failed')
     for node in failed:
         echo.echo_warning(f'pk {node.pk}: {node.process_state.value} exit {node.exit_status} {node.exit_message or ""}')
+    if failed:
+        echo.echo_report(f'relaunch them with `polyinf restart-failed --group {group_label}`')
