@@ -1,0 +1,1 @@
+"""AiiDA scheduler plugins: ``polyinf.nqsv`` (NEC NQSV, SQUID)."""
