@@ -86,6 +86,11 @@ _SIZE_RE = re.compile(r'^(?P<value>[\d.]+)(?P<unit>[BKMGTP])$')
 _SIZE_KB = {'B': 1 / 1024, 'K': 1, 'M': 1024, 'G': 1024**2, 'T': 1024**3, 'P': 1024**4}
 
 
+def _quote(request_id: str) -> str:
+    """A request id as a shell word: as it is when it is only digits, letters and dots, else quoted."""
+    return request_id if re.fullmatch(r'[\w.]+', request_id) else escape_for_bash(request_id)
+
+
 class NqsvJobResource(PbsJobResource):
     """Nodes and cores as for PBS, plus ``num_gpus_per_machine`` (written as ``-l gpunum_job=N``)."""
 
@@ -277,7 +282,7 @@ class NqsvScheduler(PbsBaseClass):
 
     # ------------------------------------------------------------------------------------------------------ qdel
     def _get_kill_command(self, jobid: str) -> str:
-        return f'qdel {escape_for_bash(jobid)}'
+        return f'qdel {_quote(jobid)}'
 
     def _parse_kill_output(self, retval: int, stdout: str, stderr: str) -> bool:
         if retval != 0:
@@ -289,4 +294,4 @@ class NqsvScheduler(PbsBaseClass):
 
     def _get_detailed_job_info_command(self, job_id: str) -> str:
         """``qstat -f`` while the request is still known to NQSV (there is no ``tracejob``); kept for the record."""
-        return f'qstat -f {escape_for_bash(job_id)}'
+        return f'qstat -f {_quote(job_id)}'
