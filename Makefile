@@ -6,7 +6,7 @@ BIN     := $(abspath $(VENV))/bin
 PROFILE ?= polyinf
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo test install system-deps clean-demo
+.PHONY: demo test install system-deps services clean-demo
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ system-deps:
 
 install: system-deps $(VENV)/.installed
 
+## PostgreSQL and RabbitMQ for the scale-out tests and profiles (installs the Debian packages if missing; root/sudo).
+services:
+	bash setup/services.sh start
+
 ## Install everything, create the embedded profile and run a small campaign end to end.
 demo: install
 	polyinf setup --profile-name $(PROFILE)
@@ -27,7 +31,7 @@ demo: install
 	polyinf -p $(PROFILE) polymers list --group polyinf/demo
 	verdi -p $(PROFILE) process list -a -p 1
 
-## Install the dev extras and run the whole test suite.
-test: install
+## Install the dev extras, start PostgreSQL + RabbitMQ and run the whole test suite.
+test: install services
 	@$(PY) -m pytest tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo 'pytest collected no tests: that is a failure here' >&2; fi; exit $$rc
