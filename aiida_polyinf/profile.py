@@ -147,6 +147,10 @@ def _finish_setup(config, profile, created: bool, echo) -> object:
     echo(f'computer  {computer.label}: {"created" if created else "exists"} ({computer.scheduler_type})')
     for full, created, executable in ensure_codes(computer):
         echo(f'code      {full}: {"created" if created else "exists"} ({executable})')
+    from .caching import enable_profile_caching
+
+    _, changed = enable_profile_caching(config, profile.name)
+    echo(f'caching   QM and FF steps: {"switched on" if changed else "on"} (caching.enabled_for)')
     return profile
 
 
@@ -242,6 +246,9 @@ def setup_postgres(name: str = POSTGRES_PROFILE, echo=print, email: str = 'polyi
     config = get_config(create=True)
     if name in config.profile_names:
         profile, created = config.get_profile(name), False
+        if profile.storage_backend != 'core.psql_dos':
+            raise ServiceError(f'profile {name} exists with {profile.storage_backend} storage, not PostgreSQL: choose '
+                               'another --profile-name')
     else:
         broker = ('core.rabbitmq', rabbitmq_config())  # before the database: nothing to clean up if it fails
         storage = ('core.psql_dos', create_postgres_database(name, postgres_superuser()))
