@@ -129,3 +129,11 @@ def drop_database_and_user(superuser: dict, name: str) -> None:
     if postgres.dbuser_exists(name):
         postgres.drop_dbuser(name)
     assert not postgres.db_exists(name) and not postgres.dbuser_exists(name)
+
+
+def test_setup_postgres_without_credentials_says_what_to_do(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith('PG')}
+    env.update(AIIDA_PATH=str(tmp_path / 'aiida'), POLYINF_CONFIG=str(tmp_path / 'nowhere'))
+    result = run([BIN / 'polyinf', 'setup', '--postgres'], env, tmp_path, check=False)
+    assert result.returncode == 1
+    assert 'no password for the postgres role' in result.stderr and 'setup/services.sh start' in result.stderr
