@@ -1,7 +1,7 @@
 """Overhead of running LAMMPS as a CalcJob, and OpenMP threads vs MPI ranks, on this machine.
 
     .venv/bin/python benchmarks/md_overhead.py WORKDIR [--part overhead|parallel|all] [--pairs 2]
-        [--target-min 10] [--mode simultaneous|interleaved] [--parallel-steps 1500]
+        [--target-min 10] [--margin 1.5] [--mode concurrent|simultaneous|interleaved] [--parallel-steps 1500]
     -> benchmarks/md_overhead.json (keys `overhead`, `overhead_runs`, ..., `parallel`; a part only replaces its keys)
 
 Input: a ``fast``-protocol polyethylene cell (4 chains of 16 units, 392 atoms, Gasteiger charges), packed once by
@@ -25,9 +25,13 @@ own loop times of both runs, which show how much of a difference is the machine,
 ``overhead_outside_loops`` = (sum over CalcJobs of wall − LAMMPS loop time − the same sum over hand runs) / sum(hand
 wall), the overhead with the noise of LAMMPS' own speed on a shared machine taken out.
 
-The machine is 2 cores shared with other users: by default each pair runs hand and CalcJob **at the same time** (1
-thread each), so both see the same load; ``--mode interleaved`` runs hand, calcjob, calcjob, hand, ... instead.
-Every figure carries the load averages at its start and end.
+The machine is 2 cores shared with other users, so the runs must see the same load: by default (``--mode
+concurrent``) all ``--pairs`` hand runs and all ``--pairs`` CalcJobs run **at the same time** (1 thread each);
+``--mode simultaneous`` runs one pair (hand + CalcJob) at a time, ``--mode interleaved`` hand, calcjob, calcjob, hand.
+Every figure carries the load averages at its start and end. Each hand run gets its own session
+(``start_new_session``), as the CalcJob's submit script does under ``core.direct``: with the kernel's autogroup
+scheduling, CPU is shared between sessions first, and a first attempt that ran the hand ``lmp`` in the benchmark's own
+session gave it half the CPU time of the CalcJob next to it (118 s vs 223 s in the same 750 s).
 
 **Parallel** (``--part parallel``): the sampling stage with ``--parallel-steps`` steps, run by hand as 1 rank x 1
 thread, 1 rank x 2 OpenMP threads (``-sf omp -pk omp 2``) and 2 MPI ranks (the mpich wheel's ``mpiexec -np 2``),
@@ -141,7 +145,11 @@ class HandRun:
     def _run(self):
         t0 = time.monotonic()
         with open(os.path.join(self.directory, 'lammps.out'), 'w') as out:
-            rc = subprocess.run(self.cmd, cwd=self.directory, stdout=out, stderr=subprocess.STDOUT, env=self.env)
+            # own session, as core.direct's `bash _aiidasubmit.sh` has: with the kernel's autogroup scheduling
+            # (/proc/sys/kernel/sched_autogroup_enabled = 1) CPU is shared per session, so a child in this Python's
+            # session would share one slice with every process of the session and run slower than the CalcJob.
+            rc = subprocess.run(self.cmd, cwd=self.directory, stdout=out, stderr=subprocess.STDOUT, env=self.env,
+                                start_new_session=True)
         self.result['wall_s'] = round(time.monotonic() - t0, 2)
         self.result['rc'] = rc.returncode
         self.result['end'] = _embedded.stamp()
@@ -188,11 +196,11 @@ def run_calcjob(prep: dict, steps: int, tag: str, workdir: str) -> dict:
     return result
 
 
-def calibrate(prep: dict, workdir: str, target_s: float) -> dict:
-    """Two concurrent 1,500-step runs (as in a simultaneous pair): steps for `target_s` at the slower speed."""
+def calibrate(prep: dict, workdir: str, target_s: float, n: int = 2) -> dict:
+    """`n` concurrent 1,500-step runs (as many as will run at once): steps for `target_s` at the slowest speed."""
     steps = 1500
     runs = [HandRun(os.path.join(workdir, f'calib_{k}'), render(steps), prep['data'], ('-sf', 'omp', '-pk', 'omp', '1'))
-            .start() for k in range(2)]
+            .start() for k in range(n)]
     res = [r.wait() for r in runs]
     speed = min(steps / r['wall_s'] for r in res)
     n = int(math.ceil(speed * target_s / 5000.0)) * 5000
@@ -202,8 +210,60 @@ def calibrate(prep: dict, workdir: str, target_s: float) -> dict:
     return out
 
 
+def run_calcjobs_concurrently(prep: dict, steps: int, tags: list[str], workdir: str) -> list[dict]:
+    """Several LammpsCalculations at once in this Python's runner (``Runner.submit`` without a broker), then the
+    same figures as :func:`run_calcjob` for each."""
+    import asyncio
+
+    from aiida import orm
+    from aiida.manage import get_manager
+
+    from aiida_polyinf.calculations.lammps import LammpsCalculation
+
+    runner = get_manager().create_runner(communicator=None)  # as run_get_node: a local runner, no broker
+    data = orm.SinglefileData(prep['data'], filename='packing.data')
+    topology = orm.SinglefileData(prep['topology'], filename='topology.json')
+    parameters = {'stage': 'sampling', 'protocol': protocol(steps), 'seed': SEED,
+                  'sampling': {'temp': 300.0, 'press': 1.0}}
+    started, nodes, done = {}, {}, {}
+    t0 = time.monotonic()
+    for tag in tags:
+        started[tag] = {'load_start': _embedded.load(), 'start': _embedded.stamp()}
+        nodes[tag] = runner.submit(
+            LammpsCalculation, code=orm.load_code('lmp@localhost'), data=data, topology=topology,
+            parameters=orm.Dict(parameters), settings=orm.Dict({'omp_threads': 1}),
+            metadata={'options': {'max_wallclock_seconds': WALLTIME}, 'label': tag},
+        )
+
+    async def until_done():
+        while len(done) < len(nodes):
+            for tag, node in nodes.items():
+                if tag not in done and node.is_terminated:
+                    done[tag] = {'outer_wall_s': round(time.monotonic() - t0, 2), 'end': _embedded.stamp(),
+                                 'load_end': _embedded.load()}
+            await asyncio.sleep(0.5)
+
+    runner.loop.run_until_complete(until_done())
+    results = []
+    for tag, node in nodes.items():
+        result = {**started[tag], **done[tag], 'pk': node.pk, 'exit_status': node.exit_status,
+                  'calcjob_wall_s': round((node.mtime - node.ctime).total_seconds(), 2)}
+        remote = node.outputs.remote_folder.get_remote_path()
+        marker = os.path.join(remote, 'restarts.txt')
+        if os.path.exists(marker):
+            result['job_end_s'] = round(os.path.getmtime(marker) - node.ctime.timestamp(), 2)
+        result.update(lammps_times(os.path.join(remote, 'lammps.out')))
+        result['input_sha256'] = hashlib.sha256(node.base.repository.get_object_content('sampling.in').encode()
+                                                ).hexdigest()
+        shutil.copyfile(os.path.join(remote, 'lammps.out'), os.path.join(workdir, f'{tag}.lammps.out'))
+        results.append(result)
+    return results
+
+
 def part_overhead(args, prep) -> dict:
-    calib = calibrate(prep, args.workdir, args.target_min * 60 * 1.1)
+    at_once = 2 * args.pairs if args.mode == 'concurrent' else 2
+    calib = (calibrate(prep, args.workdir, args.target_min * 60 * args.margin, n=at_once) if not args.steps
+             else {'skipped': f'--steps {args.steps} given'})
     steps = args.steps or calib['chosen_steps']
     script = render(steps)
     sha = hashlib.sha256(script.encode()).hexdigest()
@@ -221,7 +281,15 @@ def part_overhead(args, prep) -> dict:
                                                                    'lammps_total_wall_s', 'loop_s', 'rc',
                                                                    'exit_status')}))
 
-    for k in range(args.pairs):
+    if args.mode == 'concurrent':  # every hand run and every CalcJob at the same time
+        handles = [hand(f'hand_{k}') for k in range(args.pairs)]
+        log(f'{args.pairs} LammpsCalculations, {steps} steps, at the same time')
+        jobs = run_calcjobs_concurrently(prep, steps, [f'calcjob_{k}' for k in range(args.pairs)], args.workdir)
+        for k, h in enumerate(handles):
+            record('hand', f'hand_{k}', h.wait())
+        for k, c in enumerate(jobs):
+            record('calcjob', f'calcjob_{k}', c)
+    for k in range(args.pairs if args.mode != 'concurrent' else 0):
         if args.mode == 'simultaneous':
             h = hand(f'hand_{k}')
             log(f'calcjob_{k}: LammpsCalculation, {steps} steps, at the same time')
@@ -307,7 +375,8 @@ def main():
     parser.add_argument('--pairs', type=int, default=2)
     parser.add_argument('--target-min', type=float, default=10.0)
     parser.add_argument('--steps', type=int, default=None, help='fixed step count instead of the calibration')
-    parser.add_argument('--mode', choices=('simultaneous', 'interleaved'), default='simultaneous')
+    parser.add_argument('--mode', choices=('concurrent', 'simultaneous', 'interleaved'), default='concurrent')
+    parser.add_argument('--margin', type=float, default=1.5, help='steps for margin x target at the calibrated speed')
     parser.add_argument('--parallel-steps', type=int, default=1500)
     parser.add_argument('--out', default=OUT)
     args = parser.parse_args()
