@@ -114,8 +114,8 @@ def test_postgres_rabbitmq_profile_runs_a_process_through_the_daemon(tmp_path):
         deleted = run([verdi, 'profile', 'delete', '--force', '--delete-data', name], delete_env, tmp_path, check=False)
         drop_database_and_user(superuser, f'aiida-{name}')
     assert deleted.returncode == 0 and f'Deleted database `aiida-{name}`' in deleted.stdout + deleted.stderr, deleted
-    # About 1.5 min on an idle 2-core machine; printed (pytest -s, or -rP) rather than asserted: a loaded machine is
-    # several times slower.
+    # Printed (pytest -rP) rather than asserted: a dozen CLI calls, each 20-50 s on a shared 2-core machine at load
+    # average 18 (6 min in all there), a few seconds each on an idle one.
     print(f'scale-out test: {time.monotonic() - start:.0f} s;', ', '.join(f'{step}: {sec:.1f}' for step, sec in TIMINGS))
 
 
