@@ -52,6 +52,8 @@ PROPERTIES = {
         _q('thermal_diffusivity', 'm^2/s', 'nemd', 'thermal diffusivity kappa/(rho Cp)'),
         _q('ion_diffusion_Na', 'm^2/s', 'ions', 'diffusion coefficient of Na+ in the polymer matrix', None),
         _q('ion_diffusion_Cl', 'm^2/s', 'ions', 'diffusion coefficient of Cl- in the polymer matrix', None),
+        _q('ion_msd_exponent_Na', '', 'ions', 'MSD exponent of Na+ (1: diffusive, < 1: caged)', None),
+        _q('ion_msd_exponent_Cl', '', 'ions', 'MSD exponent of Cl- (1: diffusive, < 1: caged)', None),
     ]
 }
 

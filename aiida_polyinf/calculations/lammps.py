@@ -1,4 +1,5 @@
-"""``LammpsCalculation``: one stage of the MD protocol (packing, eq21, sampling, additional_k) run by ``lmp``.
+"""``LammpsCalculation``: one LAMMPS stage run by ``lmp``: the MD protocol's packing, eq21, sampling and
+additional_k, and the property stages nemd (thermal conductivity) and ions (Na+/Cl- mobility).
 
 The job renders the stage's LAMMPS input from ``parameters`` with :func:`aiida_polyinf.md.inputs.render_stage` (so
 the provenance holds the stage, the protocol numbers and the seed, not an opaque script), copies the data file in,
@@ -28,8 +29,8 @@ STDOUT = 'lammps.out'
 def validate_parameters(value, _):
     parameters = value.get_dict()
     stage = parameters.get('stage', '')
-    if stage not in ('packing', 'eq21', 'sampling') and not stage.startswith('additional_'):
-        return f'unknown stage {stage!r}: packing, eq21, sampling or additional_<k>'
+    if stage not in ('packing', 'eq21', 'sampling', 'nemd', 'ions') and not stage.startswith('additional_'):
+        return f'unknown stage {stage!r}: packing, eq21, sampling, additional_<k>, nemd or ions'
     if 'protocol' not in parameters:
         return 'parameters need the `protocol` dictionary of the MD stage'
     return None
@@ -65,11 +66,13 @@ class LammpsCalculation(CalcJob):
         spec.output('output_parameters', valid_type=orm.Dict, help='Status, steps, timings, last restart file.')
         spec.output('thermo', valid_type=orm.ArrayData, required=False, help='The thermo time series, one array per column.')
         spec.output('output_data', valid_type=orm.SinglefileData, required=False, help='The final data file.')
-        spec.output('analysis', valid_type=orm.Dict, required=False, help='Properties of a sampling stage.')
+        spec.output('analysis', valid_type=orm.Dict, required=False, help='Properties of a sampling or ions stage.')
+        spec.output('profile', valid_type=orm.ArrayData, required=False, help='NEMD slab temperatures over time.')
         spec.default_output_node = 'output_parameters'
 
         spec.exit_code(300, 'ERROR_OUTPUT_MISSING', message='the LAMMPS log is missing')
         spec.exit_code(310, 'ERROR_LAMMPS', message='LAMMPS stopped with an error: {error}')
+        spec.exit_code(320, 'ERROR_ION_INSERTION_FAILED', message='the ions did not fit into the matrix: {error}')
         spec.exit_code(410, 'ERROR_LOST_ATOMS', message='LAMMPS lost atoms: {error}')
         spec.exit_code(411, 'ERROR_BOND_ATOMS_MISSING', message='bond atoms missing: {error}')
         spec.exit_code(430, 'ERROR_OUT_OF_WALLTIME', message='the stage stopped at its wall-time limit')
@@ -95,6 +98,11 @@ class LammpsCalculation(CalcJob):
         walltime = self.inputs.metadata.options.get('max_wallclock_seconds')
         if timeout is None and walltime:  # core.direct enforces no wall time: LAMMPS stops itself, restartable
             timeout = int(walltime * 0.9)
+        atom_types = None
+        if stage == 'ions':
+            from ..md.ions import atom_types_in
+
+            atom_types = atom_types_in(self.inputs.data.get_content())
         script = render_stage(
             stage,
             parameters['protocol'],
@@ -102,6 +110,7 @@ class LammpsCalculation(CalcJob):
             seed=int(parameters.get('seed', 12345)),
             timeout=timeout,
             restart=restart,
+            atom_types=atom_types,
         )
         with folder.open(files['input'], 'w') as handle:
             handle.write(script)
@@ -123,6 +132,8 @@ class LammpsCalculation(CalcJob):
         calcinfo.append_text = f'ls -1 {files["restart_glob"]} > {RESTART_LIST} 2>/dev/null || true'
         calcinfo.retrieve_list = [files['log'], files['data_out'], STDOUT, RESTART_LIST]
         calcinfo.retrieve_temporary_list = []
+        if 'profile' in files:
+            calcinfo.retrieve_temporary_list.append(files['profile'])
         if 'dump' in files:
             target = calcinfo.retrieve_list if settings.get('retrieve_trajectory') else calcinfo.retrieve_temporary_list
             target.append(files['dump'])

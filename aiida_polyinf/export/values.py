@@ -68,6 +68,9 @@ PROCESS_STAGES = {
     'LammpsCalculation': 'md',
     'aggregate_trials': 'md',
     'NemdWorkChain': 'nemd',
+    'NemdThermalConductivityWorkChain': 'nemd',
+    'thermal_conductivity': 'nemd',
+    'ion_mobility': 'ions',
     'IonMobilityWorkChain': 'ions',
     'PolymerPropertiesWorkChain': 'md',
 }

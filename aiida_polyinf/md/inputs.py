@@ -94,6 +94,16 @@ def sampling_segments(p: dict, steps: int | None = None) -> list[Segment]:
     return [Segment('npt', steps or p['sampling']['steps'], p['dt'], p['temp'], p['temp'], p['press'], p['press'])]
 
 
+def ion_segments(p: dict) -> list[Segment]:
+    """The ``ions`` stage (:mod:`aiida_polyinf.md.ions`): minimise the inserted ions, NVT, NPT, NPT production."""
+    return [
+        Segment('min', p['min_maxiter']),
+        Segment('nvt', p['relax_steps'], p['dt'], p['temp'], p['temp']),
+        Segment('npt', p['eq_steps'], p['dt'], p['temp'], p['temp'], p['press'], p['press']),
+        Segment('npt', p['steps'], p['dt'], p['temp'], p['temp'], p['press'], p['press']),
+    ]
+
+
 def stage_segments(stage: str, protocol: dict) -> list[Segment]:
     if stage == 'packing':
         return packing_segments(protocol)
@@ -103,6 +113,8 @@ def stage_segments(stage: str, protocol: dict) -> list[Segment]:
         return sampling_segments(protocol)
     if stage.startswith('additional'):
         return sampling_segments(protocol, protocol['additional']['steps'])
+    if stage == 'ions':
+        return ion_segments(protocol)
     raise ValueError(f'unknown stage {stage!r}')
 
 
@@ -116,7 +128,7 @@ def _header(stage: str, p: dict, restart: RestartPoint | None, data_file: str) -
     ff = p['ff']
     packing = stage == 'packing'
     lines = [
-        f'# aiida-polyinf: stage {stage} (RadonPy eq.py protocol){" continued from " + restart.file if restart else ""}',
+        f'# aiida-polyinf: stage {stage}{" continued from " + restart.file if restart else ""}',
         f'log {stage}.log append' if restart else f'log {stage}.log',
         'units real',
         'atom_style full',
@@ -158,18 +170,35 @@ def _is_sampling(stage: str) -> bool:
 
 
 def render_stage(stage: str, protocol: dict, *, data_file: str = 'input.data', seed: int = 12345,
-                 timeout: str | None = None, restart: RestartPoint | None = None) -> str:
-    """The LAMMPS input of one stage (``packing``, ``eq21``, ``sampling``, ``additional_<k>``).
+                 timeout: str | None = None, restart: RestartPoint | None = None, atom_types: int | None = None) -> str:
+    """The LAMMPS input of one stage (``packing``, ``eq21``, ``sampling``, ``additional_<k>``, and the property
+    stages ``nemd`` (:mod:`aiida_polyinf.md.nemd`) and ``ions`` (:mod:`aiida_polyinf.md.ions`)).
 
     Args:
         data_file: the data file to read (the previous stage's ``<stage>.data``, or the cell's ``cell.data``).
         seed: the velocity seed (``velocity create`` of eq21 and of a velocity reset), from the trial's seed.
         timeout: ``timer timeout`` value, ``HH:MM:SS`` (or seconds), for the wall-time limit.
         restart: continue from a restart file instead of starting from ``data_file``.
+        atom_types: the number of atom types of ``data_file`` (the ``ions`` stage adds two after them).
     """
+    if stage == 'nemd':
+        from .nemd import render_nemd
+
+        return render_nemd(protocol, data_file=data_file, seed=seed, timeout=timeout, restart=restart)
     p = protocol
     segments = stage_segments(stage, p)
     out = _header(stage, p, restart, data_file)
+    if stage == 'ions':
+        from .ions import DUMP, insertion_lines
+
+        if not restart:
+            at = next(i for i, line in enumerate(out) if line.startswith('read_data'))
+            out[at] += ' extra/atom/types 2'
+            out += insertion_lines(p, int(atom_types), seed)
+        deferred = [f'dump ions ions custom {p["dump_every"]} {DUMP} id type xu yu zu',  # after the minimisation
+                    'dump_modify ions sort id' + (' append yes' if restart else '')]
+    else:
+        deferred = []
     if _is_sampling(stage):  # computes and variables before the thermo_style that names them
         out += [
             'compute dip all dipole',
@@ -199,6 +228,8 @@ def render_stage(stage: str, protocol: dict, *, data_file: str = 'input.data', s
         cumulative = end
         if end <= start_step:
             continue
+        out += deferred
+        deferred = []
         out.append('')
         out.append(f'# segment {i}: {seg.ensemble} {seg.steps} steps, steps {begin}-{end}')
         out.append(f'timestep {seg.dt * dt_scale:g}')
@@ -250,6 +281,10 @@ def stage_files(stage: str) -> dict[str, str]:
     }
     if _is_sampling(stage):
         files['dump'] = f'{stage}.dump'
+    if stage == 'ions':
+        files['dump'] = 'ions.dump'
+    if stage == 'nemd':
+        files['profile'] = 'nemd.profile'
     return files
 
 

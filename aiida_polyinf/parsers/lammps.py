@@ -14,6 +14,7 @@ from aiida.parsers import Parser
 from ..calculations.lammps import RESTART_LIST, STDOUT
 from ..md import logs
 from ..md.inputs import stage_files
+from ..md.ions import INSERT_FAILED_MARK
 
 FAILURE_EXIT = {
     'lost_atoms': 'ERROR_LOST_ATOMS',
@@ -24,6 +25,7 @@ FAILURE_EXIT = {
     'timeout': 'ERROR_OUT_OF_WALLTIME',
     'incomplete': 'ERROR_LAMMPS_KILLED',
     'error': 'ERROR_LAMMPS',
+    'ion_insertion': 'ERROR_ION_INSERTION_FAILED',
 }
 
 
@@ -58,9 +60,12 @@ class LammpsParser(Parser):
         if files['log'] not in names:
             return self.exit_codes.ERROR_OUTPUT_MISSING
         result = logs.parse_log(repository.get_object_content(files['log']))
+        stdout = repository.get_object_content(STDOUT) if STDOUT in names else ''
         if result.failure is None and not result.stage_complete:
-            stdout = repository.get_object_content(STDOUT) if STDOUT in names else ''
             result.failure = 'timeout' if 'POLYINF_TIMEOUT' in stdout else 'incomplete'
+            if INSERT_FAILED_MARK in stdout:
+                result.failure = 'ion_insertion'
+                result.errors.append(next(x for x in stdout.splitlines() if INSERT_FAILED_MARK in x))
 
         listing = repository.get_object_content(RESTART_LIST) if RESTART_LIST in names else ''
         summary = {
@@ -86,6 +91,13 @@ class LammpsParser(Parser):
             with repository.open(files['data_out'], 'rb') as handle:
                 self.out('output_data', orm.SinglefileData(handle, filename=files['data_out']))
 
+        if result.failure is None and 'profile' in files:
+            profile = self._profile(files['profile'], retrieved_temporary_folder)
+            if isinstance(profile, str):
+                self.out('output_parameters', orm.Dict(summary))
+                return self.exit_codes.ERROR_ANALYSIS_FAILED.format(error=profile)
+            self.out('profile', profile)
+
         if result.failure is None and 'dump' in files:
             analysis = self._analyse(parameters, joined, files, retrieved_temporary_folder)
             if isinstance(analysis, str):
@@ -99,10 +111,27 @@ class LammpsParser(Parser):
             return self.exit_codes[label].format(error='; '.join(result.errors[-2:]) or result.failure)
         return None
 
+    def _profile(self, name, temporary_folder):
+        """The NEMD temperature profile as ArrayData (``step``, ``coord``, ``temp``, ``count``); a string on failure."""
+        from ..md.nemd import parse_profile
+
+        path = pathlib.Path(temporary_folder or '') / name
+        if not temporary_folder or not path.exists():
+            return f'no {name} retrieved'
+        profile = parse_profile(path.read_text())
+        if not len(profile['step']):
+            return f'{name} has no complete profile'
+        node = orm.ArrayData()
+        for key, value in profile.items():
+            node.set_array(key, value)
+        return node
+
     def _analyse(self, parameters, thermo, files, temporary_folder):
-        """Properties of a sampling stage; a string on failure."""
+        """Properties of a sampling (or ions) stage; a string on failure."""
         from ..md.analysis import analyze_sampling, check_eq
 
+        if parameters['stage'] == 'ions':
+            return self._analyse_ions(parameters, files, temporary_folder)
         dump = None
         for folder in (temporary_folder,):
             if folder and (pathlib.Path(folder) / files['dump']).exists():
@@ -125,6 +154,22 @@ class LammpsParser(Parser):
                 polarizability_mol_weight=options.get('polarizability_mol_weight'),
             )
             result['check_eq'] = check_eq(thermo, parameters['protocol'].get('analysis'), options.get('criteria'))
+        except Exception as exception:  # noqa: BLE001 - reported as the named exit code
+            return f'{type(exception).__name__}: {exception}'
+        return json.loads(json.dumps(result, allow_nan=False, default=_plain))
+
+    def _analyse_ions(self, parameters, files, temporary_folder):
+        from ..md.ions import atom_types_in, ion_mobility, read_ion_dump
+
+        path = pathlib.Path(temporary_folder or '') / files['dump']
+        try:
+            if temporary_folder and path.exists():
+                text = path.read_text()
+            else:
+                text = self.retrieved.base.repository.get_object_content(files['dump'])
+            steps, types, positions = read_ion_dump(text)
+            atom_types = atom_types_in(self.node.inputs.data.get_content())
+            result = ion_mobility(steps, types, positions, parameters['protocol'], atom_types)
         except Exception as exception:  # noqa: BLE001 - reported as the named exit code
             return f'{type(exception).__name__}: {exception}'
         return json.loads(json.dumps(result, allow_nan=False, default=_plain))

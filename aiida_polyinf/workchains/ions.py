@@ -1,0 +1,89 @@
+"""``IonMobilityWorkChain``: Na+ and Cl- diffusion in one equilibrated polymer cell (a property RadonPy lacks).
+
+One ``ions`` LAMMPS stage (:mod:`aiida_polyinf.md.ions`: insertion, brief relaxation, NPT production with the ion
+positions dumped), run by a ``LammpsBaseWorkChain`` so that it restarts from its restart files, then the
+``ion_mobility`` calcfunction. A species whose MSD exponent is below the protocol's ``min_msd_exponent`` gets no D;
+the values are still stored and the chain ends with ``ERROR_NOT_DIFFUSIVE`` (a physics result, not a crash).
+"""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.common import AttributeDict
+from aiida.engine import ToContext, WorkChain
+
+from ..calculations.nemd import ion_mobility
+from ..data.polymer import PolymerData
+from ..md.ions import SPECIES, get_protocol
+from .lammps_base import LammpsBaseWorkChain
+from .nemd import LAMMPS_EXCLUDE, lammps_builder_inputs
+from .protocols import ProtocolMixin
+
+
+class IonMobilityWorkChain(ProtocolMixin, WorkChain):
+    """Diffusion coefficients and MSD exponents of Na+ and Cl- in one equilibrated cell."""
+
+    _protocol_file = 'ions'
+
+    @classmethod
+    def define(cls, spec):
+        super().define(spec)
+        spec.input('polymer', valid_type=PolymerData)
+        spec.input('cell', valid_type=orm.SinglefileData, help='The equilibrated LAMMPS data file (MD final_cell).')
+        spec.input('parameters', valid_type=orm.Dict, help='The ion protocol dictionary (aiida_polyinf.md.ions).')
+        spec.input('seed', valid_type=orm.Int, help='Seed of the insertion.')
+        spec.input('trial', valid_type=orm.Int, default=lambda: orm.Int(0))
+        spec.input('protocol', valid_type=orm.Str, default=lambda: orm.Str('custom'))
+        spec.expose_inputs(LammpsBaseWorkChain, namespace='lammps', exclude=LAMMPS_EXCLUDE)
+        spec.outline(cls.run_ions, cls.inspect_ions)
+        spec.output('ion_mobility', valid_type=orm.Dict, help='D (m^2/s) and MSD exponent of each ion species.')
+        spec.exit_code(403, 'ERROR_SUB_PROCESS_FAILED_LAMMPS', message='the ion run failed: {message}')
+        spec.exit_code(510, 'ERROR_NOT_DIFFUSIVE', message='no diffusion coefficient: {reasons}')
+
+    @classmethod
+    def get_builder_from_protocol(cls, code, polymer, cell, protocol=None, overrides=None, seed: int = 12345,
+                                  trial: int = 0):
+        protocol = protocol or cls.get_default_protocol()
+        inputs = cls.get_protocol_inputs(protocol, overrides)
+        builder = cls.get_builder()
+        builder.polymer = polymer
+        if cell is not None:
+            builder.cell = cell
+        builder.parameters = orm.Dict(get_protocol(inputs['level'], inputs.get('parameters')))
+        builder.seed = orm.Int(seed)
+        builder.trial = orm.Int(trial)
+        builder.protocol = orm.Str(protocol)
+        lammps_builder_inputs(builder.lammps, code, inputs)
+        return builder
+
+    def run_ions(self):
+        inputs = AttributeDict(self.exposed_inputs(LammpsBaseWorkChain, 'lammps'))
+        inputs.lammps.data = self.inputs.cell
+        inputs.lammps.parameters = orm.Dict(
+            {'stage': 'ions', 'protocol': self.inputs.parameters.get_dict(), 'seed': self.inputs.seed.value}
+        )
+        inputs.metadata = {'call_link_label': 'ions'}
+        node = self.submit(LammpsBaseWorkChain, **inputs)
+        self.report(f'ions: LammpsBaseWorkChain<{node.pk}>')
+        return ToContext(run=node)
+
+    def inspect_ions(self):
+        node = self.ctx.run
+        if not node.is_finished_ok or 'analysis' not in node.outputs:
+            return self.exit_codes.ERROR_SUB_PROCESS_FAILED_LAMMPS.format(
+                message=f'{node.process_label}<{node.pk}> exit {node.exit_status}: {node.exit_message}'
+            )
+        result = ion_mobility(
+            self.inputs.polymer, node.outputs.analysis, self.inputs.seed, self.inputs.trial, self.inputs.protocol,
+            metadata={'call_link_label': 'analysis'},
+        )['ion_mobility']
+        self.out('ion_mobility', result)
+        missing = result.get('_missing', {})
+        reasons = {s: missing[f'ion_diffusion_{s}'] for s in SPECIES if f'ion_diffusion_{s}' in missing}
+        for species in SPECIES:
+            name = f'ion_diffusion_{species}'
+            if name in result.keys():
+                self.report(f'{species}: D = {result[name]:.3g} m2/s, MSD exponent {result.get(f"ion_msd_exponent_{species}"):.2f}')
+        if reasons:
+            return self.exit_codes.ERROR_NOT_DIFFUSIVE.format(reasons='; '.join(f'{k}: {v}' for k, v in reasons.items()))
+        return None
