@@ -67,6 +67,11 @@ class PyscfCalculation(CalcJob):
         options['withmpi'].default = False
         options['input_filename'].default = cls._INPUT
         options['output_filename'].default = cls._LOG
+        # Caching (`polyinf setup` enables it for this job): the hash covers the inputs (structure, parameters, code,
+        # parent_folder, settings) and the options that can change the numbers; AiiDA leaves out the wall time, queue
+        # and account, and the driver's own stop time (`walltime_s`) is derived at submission, not stored. Exit codes
+        # of runs cut short by the machine (wall time, memory, kill, corrupt output) invalidate the cache, so that an
+        # identical relaunch runs again instead of replaying the failure.
 
         spec.output('output_parameters', valid_type=orm.Dict, help='Energies, descriptors, timings, SCF cycles.')
         spec.output(
@@ -78,13 +83,19 @@ class PyscfCalculation(CalcJob):
         spec.output('charges', valid_type=orm.ArrayData, required=False, help='RESP charges, array `resp`.')
         spec.default_output_node = 'output_parameters'
 
-        spec.exit_code(300, 'ERROR_OUTPUT_CORRUPT', message='results.json could not be read: {error}')
-        spec.exit_code(310, 'ERROR_DRIVER_FAILED', message='the QM driver failed: {error}')
+        spec.exit_code(
+            300, 'ERROR_OUTPUT_CORRUPT', message='results.json could not be read: {error}', invalidates_cache=True
+        )
+        spec.exit_code(310, 'ERROR_DRIVER_FAILED', message='the QM driver failed: {error}', invalidates_cache=True)
         spec.exit_code(410, 'ERROR_SCF_NOT_CONVERGED', message='the SCF did not converge: {error}')
         spec.exit_code(420, 'ERROR_GEOMETRY_NOT_CONVERGED', message='the geometry optimisation did not converge')
-        spec.exit_code(430, 'ERROR_OUT_OF_WALLTIME', message='the run stopped before its wall time ran out')
-        spec.exit_code(440, 'ERROR_OUT_OF_MEMORY', message='the run ran out of memory')
-        spec.exit_code(450, 'ERROR_DRIVER_KILLED', message='the driver died without writing results.json')
+        spec.exit_code(
+            430, 'ERROR_OUT_OF_WALLTIME', message='the run stopped before its wall time ran out', invalidates_cache=True
+        )
+        spec.exit_code(440, 'ERROR_OUT_OF_MEMORY', message='the run ran out of memory', invalidates_cache=True)
+        spec.exit_code(
+            450, 'ERROR_DRIVER_KILLED', message='the driver died without writing results.json', invalidates_cache=True
+        )
         spec.exit_code(510, 'ERROR_CHARGES_NOT_NEUTRAL', message='RESP charges sum to {total}, not {charge}')
 
     def driver_input(self) -> dict:
