@@ -33,6 +33,11 @@ class QmWorkChain(ProtocolMixin, WorkChain):
         spec.input('n', valid_type=orm.Int, default=lambda: orm.Int(1), help='Repeat units in the capped oligomer.')
         spec.input('num_conformers', valid_type=orm.Int, default=lambda: orm.Int(1))
         spec.input('conformer_seed', valid_type=orm.Int, default=lambda: orm.Int(42))
+        spec.input(
+            'restart_structure', valid_type=orm.StructureData, required=False,
+            help='Start the PySCF run from this geometry (the last one of a failed run, in the site order of '
+            '`build_oligomer`) instead of the new conformer; set by `polyinf restart-failed`.',
+        )
         spec.expose_inputs(PyscfBaseWorkChain, namespace='pyscf', exclude=('pyscf.structure',))
         spec.outline(cls.build_conformer, cls.run_qm, cls.inspect_qm, cls.results)
         spec.output('structure', valid_type=orm.StructureData, help='The optimised capped oligomer.')
@@ -70,6 +75,10 @@ class QmWorkChain(ProtocolMixin, WorkChain):
         return builder
 
     def build_conformer(self):
+        if 'restart_structure' in self.inputs:
+            self.ctx.structure = self.inputs.restart_structure
+            self.report(f'restarting from StructureData<{self.ctx.structure.pk}>')
+            return None
         try:
             self.ctx.structure = build_oligomer(
                 self.inputs.polymer, self.inputs.n, self.inputs.conformer_seed, self.inputs.num_conformers
