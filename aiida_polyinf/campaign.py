@@ -12,7 +12,7 @@ from .seeds import derive_seed
 from .stages import STAGES
 
 #: Stages that have a work chain today; the others are reported as unavailable.
-AVAILABLE_STAGES = ('intake', 'qm', 'ff', 'md')
+AVAILABLE_STAGES = ('intake', 'qm', 'ff', 'md', 'nemd', 'ions')
 EXTRA_CAMPAIGN = 'polyinf_campaign'
 
 

@@ -149,6 +149,8 @@ class MdWorkChain(ProtocolMixin, WorkChain):
         )
         spec.outline(cls.run_trials, cls.aggregate)
         spec.output_namespace('trials', valid_type=orm.Dict, dynamic=True, help='`properties` of each trial.')
+        spec.output_namespace('final_cells', valid_type=orm.SinglefileData, dynamic=True, required=False,
+                              help='The equilibrated cell of each finished trial (for NEMD and ions).')
         spec.output('aggregate', valid_type=orm.Dict)
         spec.exit_code(404, 'ERROR_ALL_TRIALS_FAILED', message='every MD trial failed')
 
@@ -203,6 +205,7 @@ class MdWorkChain(ProtocolMixin, WorkChain):
         if not done:
             return self.exit_codes.ERROR_ALL_TRIALS_FAILED
         self.out('trials', done)
+        self.out('final_cells', {label: self.ctx[label].outputs.final_cell for label in done})
         result = aggregate_trials(self.inputs.polymer, self.inputs.protocol, **done)
         self.out('aggregate', result['aggregate'])
         return None

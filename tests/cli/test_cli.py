@@ -44,7 +44,7 @@ def test_run_through_the_daemon(csv_file, tmp_path, monkeypatch, daemon_client):
     assert result.exit_code == 0, result.output
     assert '2 submitted' in result.output
     assert '2 finished ok, 0 failed' in result.output
-    assert 'stage nemd: unavailable' in result.output
+    assert 'unavailable' not in result.output  # every stage has its work chain
     assert 'no code pyscf@localhost' in result.output  # the test profile has no such code: qm and later skipped
     # Re-running the same campaign submits nothing twice.
     again = runner.invoke(cmd_root, ['run', 'polyinf/small', '--protocol', 'fast'])

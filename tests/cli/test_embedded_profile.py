@@ -1,6 +1,7 @@
 """The main job on a real embedded profile, in a fresh AIIDA_PATH, as a user runs it: `polyinf setup`, then
-`polyinf run --protocol fast --wait` through the daemon, which runs every available stage on one tiny polymer with
-the real programs (RDKit, PySCF, RadonPy typing, LAMMPS). This is the end-to-end test of the pipeline.
+`polyinf run --protocol fast --wait` through the daemon, which runs every stage (intake, QM, FF, MD, NEMD, ions) on
+one tiny polymer with the real programs (RDKit, PySCF, RadonPy typing, LAMMPS). This is the end-to-end test of the
+pipeline.
 """
 
 import csv
@@ -47,7 +48,8 @@ def test_setup_and_fast_campaign_end_to_end(tmp_path):
         listing = run([verdi, 'process', 'list', '-a', '-p', '1'], env, tmp_path).stdout
         for label in ('PolymerPropertiesWorkChain', 'IntakeWorkChain', 'QmWorkChain', 'PyscfCalculation',
                       'ff_descriptors', 'MdWorkChain', 'MdEquilibrationWorkChain', 'LammpsCalculation',
-                      'md_properties', 'aggregate_trials'):
+                      'md_properties', 'aggregate_trials', 'NemdThermalConductivityWorkChain',
+                      'thermal_conductivity', 'IonMobilityWorkChain', 'ion_mobility'):
             assert label in listing, label
 
         # The properties reach the dataset export, with the QM descriptors beside them.
@@ -62,6 +64,7 @@ def test_setup_and_fast_campaign_end_to_end(tmp_path):
         # The provenance of the density leads back to the SMILES, the RESP charges and the trial's seed.
         show = run([polyinf, 'show', '*CC*'], env, tmp_path).stdout
         assert 'density' in show
+        assert 'thermal_conductivity' in show and 'ion_msd_exponent_Na' in show  # the nemd and ions stages
         if shutil.which('dot'):
             uuid = rows[0]['uuid.aggregate']
             run([verdi, 'node', 'graph', 'generate', '-a', '20', '-d', '0', '-f', 'dot', '-O', str(tmp_path / 'g.dot'), uuid],
