@@ -28,7 +28,8 @@ services:
 demo: install
 	polyinf setup --profile-name $(PROFILE)
 	polyinf -p $(PROFILE) run examples/demo.csv --protocol fast --wait
-	polyinf -p $(PROFILE) polymers list --group polyinf/demo
+	polyinf -p $(PROFILE) status --group polyinf/demo
+	$(PY) benchmarks/stage_times.py --profile $(PROFILE) --group polyinf/demo --out demo_stage_times.json
 	verdi -p $(PROFILE) process list -a -p 1
 
 ## Install the dev extras, start PostgreSQL + RabbitMQ and run the whole test suite.
