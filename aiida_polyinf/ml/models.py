@@ -8,9 +8,11 @@ training rows, ``gamma = gamma_rel / n_features``, so one grid serves sets of an
 Nested CV refits these models hundreds of times, so the inner search uses *paths* that give the predictions of every
 grid point from one factorisation and are exactly the reference models' predictions (tests check this):
 
-- PLS1 by NIPALS yields the coefficients of every number of components from one pass;
-- kernel ridge builds the training kernel once per gamma and solves it by Cholesky for every alpha;
-- the squared distances are computed once per outer fold and sliced for the inner folds.
+- PLS1 by NIPALS (implicit deflation) yields the coefficients of every number of components from one pass;
+- kernel ridge: the squared distances and, per gamma, the kernel matrix are computed once per outer fold and sliced
+  for the inner folds and the refit; each (fold, gamma, alpha) is one LAPACK Cholesky factorisation;
+- targets measured on the same rows with the same splits share all of that (``select_multi``): the factorisations
+  are solved for every target at once, while each target's hyperparameters still come from its own inner-CV errors.
 
 Inside one outer fold the inner folds share the outer-training imputation and scaling (features only, never labels);
 the refit on the whole outer-training set is the reference model itself.
@@ -19,8 +21,10 @@ the refit on the whole outer-training set is the reference model itself.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import numpy as np
+import scipy.linalg  # noqa: F401 (loaded with the module, so that thread limits set after import apply to it)
 
 
 # ----------------------------------------------------------------------------------------------- preprocessing
@@ -44,8 +48,12 @@ class Scaler:
 
     @classmethod
     def fit(cls, x: np.ndarray) -> Scaler:
-        with np.errstate(all='ignore'):
-            median = np.nanmedian(x, axis=0)
+        nan_cols = np.flatnonzero(np.isnan(x).any(axis=0))
+        median = np.median(x, axis=0)  # np.nanmedian loops over columns in Python: only where there are NaNs
+        if len(nan_cols):
+            with warnings.catch_warnings(), np.errstate(all='ignore'):
+                warnings.simplefilter('ignore', RuntimeWarning)  # all-NaN columns
+                median[nan_cols] = np.nanmedian(x[:, nan_cols], axis=0)
         finite = np.isfinite(median)  # SimpleImputer drops all-NaN columns
         filled = np.where(np.isnan(x[:, finite]), median[finite], x[:, finite])
         scale = filled.std(axis=0)
@@ -92,50 +100,69 @@ def make_estimator(model: str, params: dict, n_features: int):
 
 # ----------------------------------------------------------------------------------------------- fast paths
 def pls_path(x: np.ndarray, y: np.ndarray, max_components: int):
-    """PLS1 (NIPALS) on scaled ``x`` and centred ``y``: coefficient matrix (n_features, k) for k = 1..max."""
-    xk = x - x.mean(axis=0)
+    """PLS1 (NIPALS) on scaled ``x`` and centred ``y``: coefficient matrix (n_features, k) for k = 1..max.
+
+    The deflation of ``x`` is implicit (X_k = X - T P^T is never formed): three products with the centred X per
+    component instead of five and no copy of X, which matters for wide matrices (ECFP, 2048 columns).
+    """
+    xc = x - x.mean(axis=0)
     yk = y - y.mean()
-    n_comp = max(min(max_components, xk.shape[0] - 1, xk.shape[1]), 1)
-    w_list, p_list, q_list = [], [], []
-    for _ in range(n_comp):
-        w = xk.T @ yk
+    n_comp = max(min(max_components, xc.shape[0] - 1, xc.shape[1]), 1)
+    n, m = xc.shape
+    T = np.zeros((n, n_comp))
+    W = np.zeros((m, n_comp))
+    P = np.zeros((m, n_comp))
+    Q = np.zeros(n_comp)
+    k = 0
+    for k in range(n_comp):
+        tk, pk = T[:, :k], P[:, :k]
+        w = xc.T @ yk - pk @ (tk.T @ yk)  # X_k^T y_k
         norm = np.linalg.norm(w)
         if norm < 1e-12:
             break
         w /= norm
-        t = xk @ w
+        t = xc @ w - tk @ (pk.T @ w)  # X_k w
         tt = t @ t
         if tt < 1e-12:
             break
-        p = xk.T @ t / tt
-        q = yk @ t / tt
-        xk = xk - np.outer(t, p)
-        yk = yk - q * t
-        w_list.append(w)
-        p_list.append(p)
-        q_list.append(q)
-    W, P, Q = np.array(w_list).T, np.array(p_list).T, np.array(q_list)
+        P[:, k] = (xc.T @ t - pk @ (tk.T @ t)) / tt  # X_k^T t / t't
+        Q[k] = yk @ t / tt
+        yk = yk - Q[k] * t
+        T[:, k], W[:, k] = t, w
+    else:
+        k = n_comp
+    W, P, Q = W[:, :k], P[:, :k], Q[:k]
     coefs = []
-    for k in range(1, len(Q) + 1):
-        R = W[:, :k] @ np.linalg.pinv(P[:, :k].T @ W[:, :k])
-        coefs.append(R @ Q[:k])
+    for j in range(1, len(Q) + 1):
+        R = W[:, :j] @ np.linalg.pinv(P[:, :j].T @ W[:, :j])
+        coefs.append(R @ Q[:j])
     return np.array(coefs).T  # (n_features, k)
 
 
+def _cholesky_solve(k_train: np.ndarray, alpha: float, rhs: np.ndarray) -> np.ndarray:
+    """(K + alpha·I)^-1 rhs by one LAPACK Cholesky (rhs may hold several columns: several targets at once)."""
+    from scipy.linalg import LinAlgError
+    from scipy.linalg.lapack import dpotrf, dpotrs
+
+    m = np.array(k_train, dtype=float, order='F')  # symmetric: the copy is the matrix in Fortran order
+    m.flat[:: len(m) + 1] += alpha
+    c, info = dpotrf(m, lower=1, clean=0, overwrite_a=1)
+    if info != 0:
+        raise LinAlgError(f'kernel matrix not positive definite (potrf info {info})')
+    out, info = dpotrs(c, rhs, lower=1)
+    if info != 0:
+        raise LinAlgError(f'potrs info {info}')
+    return out
+
+
 def krr_gamma_path(k_train: np.ndarray, k_other: np.ndarray, y: np.ndarray, alphas) -> np.ndarray:
-    """Kernel ridge predictions at ``k_other`` rows for every alpha: (n_alpha, n_other).
+    """Kernel ridge predictions at ``k_other`` rows for every alpha: (n_alpha, n_other[, n_targets]).
 
-    One Cholesky factorisation of K + alpha·I per alpha (several times cheaper than one eigendecomposition for a
-    grid of five alphas).
+    One Cholesky factorisation of K + alpha·I per alpha, solved for every target column of ``y`` at once. (An
+    eigendecomposition would give all alphas from one factorisation, but LAPACK's syevd costs about as much as ten
+    Cholesky factorisations of the same matrix: measured, it loses for a grid of five alphas.)
     """
-    from scipy.linalg import cho_factor, cho_solve
-
-    out = []
-    eye = np.eye(len(k_train))
-    for a in alphas:
-        coef = cho_solve(cho_factor(k_train + a * eye, lower=True, check_finite=False), y, check_finite=False)
-        out.append(k_other @ coef)
-    return np.array(out)
+    return np.array([k_other @ _cholesky_solve(k_train, float(a), y) for a in alphas])
 
 
 def grid_points(model: str, grid: dict) -> list[dict]:
@@ -146,20 +173,34 @@ def grid_points(model: str, grid: dict) -> list[dict]:
     raise ValueError(model)
 
 
+def _standardise(y):
+    mu = y.mean(axis=0)
+    sd = y.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    return (y - mu) / sd, mu, sd
+
+
 def path_predictions(model: str, grid: dict, x_train, y_train, x_other, d_cache=None) -> np.ndarray:
     """Predictions at ``x_other`` (already scaled) for every grid point (rows in ``grid_points`` order), with the
-    target standardised on ``y_train`` as the reference estimator does."""
-    mu, sd = y_train.mean(), y_train.std() or 1.0
-    ys = (y_train - mu) / sd
+    target standardised on ``y_train`` as the reference estimator does.
+
+    ``y_train`` of shape (n,) gives (n_points, n_other); of shape (n, T), T targets sharing the descriptors and the
+    rows, (n_points, n_other, T) from the same factorisations.
+    """
+    y_train = np.asarray(y_train, dtype=float)
+    multi = y_train.ndim == 2
+    ys, mu, sd = _standardise(y_train if multi else y_train[:, None])
     p = x_train.shape[1]
     if model == 'pls':
-        coefs = pls_path(x_train, ys, max(grid['n_components']))
-        base = (x_other - x_train.mean(axis=0)) @ coefs  # (n_other, kmax)
-        out = []
-        for k in grid['n_components']:
-            out.append(base[:, min(int(k), coefs.shape[1]) - 1])
-        return np.array(out) * sd + mu
-    if model == 'krr':
+        ks = [int(k) for k in grid['n_components']]
+        out = np.empty((len(ks), len(x_other), ys.shape[1]))
+        centred = x_other - x_train.mean(axis=0)
+        for j in range(ys.shape[1]):
+            coefs = pls_path(x_train, ys[:, j], max(ks))
+            base = centred @ coefs  # (n_other, kmax)
+            for i, k in enumerate(ks):
+                out[i, :, j] = base[:, min(k, coefs.shape[1]) - 1]
+    elif model == 'krr':
         if d_cache is None:
             d_tt, d_ot = sqdist(x_train, x_train), sqdist(x_other, x_train)
         else:
@@ -168,8 +209,11 @@ def path_predictions(model: str, grid: dict, x_train, y_train, x_other, d_cache=
         for g in grid['gamma']:
             gamma = float(g) / p
             out.append(krr_gamma_path(np.exp(-gamma * d_tt), np.exp(-gamma * d_ot), ys, grid['alpha']))
-        return np.concatenate(out, axis=0) * sd + mu
-    raise ValueError(model)
+        out = np.concatenate(out, axis=0)
+    else:
+        raise ValueError(model)
+    out = out * sd + mu
+    return out if multi else out[..., 0]
 
 
 class PathModel:
@@ -198,19 +242,55 @@ def select(model: str, grid: dict, x: np.ndarray, y: np.ndarray, inner: list, x_
     ``inner`` lists (train positions, validation positions) within ``x``. Imputation and scaling are fitted on ``x``
     (the outer-training rows) and shared by the inner folds; the refit is the reference model on all of ``x``.
     """
+    return select_multi(model, grid, x, np.asarray(y, dtype=float)[:, None], inner, x_test)[0]
+
+
+def select_multi(model: str, grid: dict, x: np.ndarray, y: np.ndarray, inner: list, x_test: np.ndarray) -> list:
+    """``select`` for T targets (columns of ``y``) measured on the same rows, one ``(params, rmse, pred)`` each.
+
+    Every target gets its own hyperparameters from its own inner-CV errors; what the targets share is the work that
+    does not depend on the labels: the scaling, the distance and kernel matrices and, for kernel ridge, the
+    Cholesky factorisation of each (inner fold, gamma, alpha), solved for all targets at once. Each kernel matrix
+    is computed once per gamma on the outer-training rows and sliced for the inner folds and the refit.
+    """
     scaler = Scaler.fit(x)
     xs, xt = scaler.transform(x), scaler.transform(x_test)
     points = grid_points(model, grid)
-    d_all = sqdist(xs, xs) if model == 'krr' else None
-    sse = np.zeros(len(points))
-    for tr, va in inner:
-        cache = (d_all[np.ix_(tr, tr)], d_all[np.ix_(va, tr)]) if d_all is not None else None
-        pred = path_predictions(model, grid, xs[tr], y[tr], xs[va], cache)
-        sse += ((pred - y[va]) ** 2).sum(axis=1)
+    n_t = y.shape[1]
+    sse = np.zeros((len(points), n_t))
     n_val = sum(len(va) for _, va in inner)
-    rmse = np.sqrt(sse / n_val)
-    best = int(np.argmin(rmse))
-    cache = (d_all, sqdist(xt, xs)) if d_all is not None else None
-    one = {k: [v] for k, v in points[best].items()}
-    pred_test = path_predictions(model, one, xs, y, xt, cache)[0]
-    return points[best], rmse, pred_test
+    if model == 'krr':
+        p = xs.shape[1]
+        d_all = sqdist(xs, xs)
+        kernels = {}
+        for g in grid['gamma']:
+            kernels[float(g)] = np.exp(-(float(g) / p) * d_all)
+        for tr, va in inner:
+            ys, mu, sd = _standardise(y[tr])
+            preds = []
+            for g in grid['gamma']:
+                k = kernels[float(g)]
+                preds.append(krr_gamma_path(k[np.ix_(tr, tr)], k[np.ix_(va, tr)], ys, grid['alpha']))
+            pred = np.concatenate(preds, axis=0) * sd + mu  # (n_points, n_va, T)
+            sse += ((pred - y[va][None]) ** 2).sum(axis=1)
+        rmse = np.sqrt(sse / n_val)
+        best = np.argmin(rmse, axis=0)
+        pred_test = np.empty((len(xt), n_t))
+        ys, mu, sd = _standardise(y)
+        d_test = sqdist(xt, xs)
+        for b in np.unique(best):  # one refit per chosen grid point, for all the targets that chose it
+            cols = np.flatnonzero(best == b)
+            g, a = points[b]['gamma'], points[b]['alpha']
+            coef = _cholesky_solve(kernels[g], a, ys[:, cols])
+            pred_test[:, cols] = np.exp(-(g / p) * d_test) @ coef * sd[cols] + mu[cols]
+    else:
+        for tr, va in inner:
+            pred = path_predictions(model, grid, xs[tr], y[tr], xs[va])  # (n_points, n_va, T)
+            sse += ((pred - y[va][None]) ** 2).sum(axis=1)
+        rmse = np.sqrt(sse / n_val)
+        best = np.argmin(rmse, axis=0)
+        pred_test = np.empty((len(xt), n_t))
+        for j in range(n_t):
+            one = {k: [v] for k, v in points[best[j]].items()}
+            pred_test[:, j] = path_predictions(model, one, xs, y[:, j], xt)[0]
+    return [(points[best[j]], rmse[:, j], pred_test[:, j]) for j in range(n_t)]

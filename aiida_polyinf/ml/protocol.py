@@ -7,7 +7,11 @@ for the hyperparameters) and named test sets (positions). Positions index ``Spli
 rows with a finite target, in dataset order.
 
 Seeds: every random choice draws from ``numpy.random.default_rng([seed, crc32(label)])`` with a label naming what is
-drawn (task, size, ensemble), so splits do not depend on the order they are made in.
+drawn (task, size, ensemble), so splits do not depend on the order they are made in. The label names the target only
+where the partition depends on it (range extrapolation): interpolation and similarity splits of targets measured on the
+same polymers are the same splits, so the engine fits those targets together (``run_units`` with a 2-D ``y``: one
+kernel factorisation per inner fold and grid point serves every target; each target still gets its own
+hyperparameters from its own inner-CV errors).
 """
 
 from __future__ import annotations
@@ -142,7 +146,7 @@ def interpolation_splits(ids, target, sizes, seed=DEFAULT_SEED, ensembles=3, out
     for n in sizes:
         m = min(n_all, math.ceil(n * outer / (outer - 1)))
         for e in range(ensembles):
-            rng = rng_for(seed, f'a/{target}/n{n}/e{e}')
+            rng = rng_for(seed, f'a/n{n}/e{e}')  # the same for every target
             subset = np.sort(rng.choice(n_all, size=m, replace=False))
             for f, test in enumerate(kfold(subset, outer, rng)):
                 train = np.setdiff1d(subset, test)
@@ -151,6 +155,11 @@ def interpolation_splits(ids, target, sizes, seed=DEFAULT_SEED, ensembles=3, out
                          {'size': n, 'ensemble': e, 'fold': f})
                 )
     return Splits('interpolation', target, seed, list(ids), units, {'sizes': list(sizes), 'ensembles': ensembles})
+
+
+def _about(kind, target):
+    """The target's part of a split label: only range partitions depend on the target."""
+    return f'{target}/' if kind == 'range' else ''
 
 
 def extrapolation_partition(kind: str, y, similarity=None, test_fraction=0.3):
@@ -177,7 +186,7 @@ def extrapolation_splits(ids, target, kind, y, similarity=None, seed=DEFAULT_SEE
     pool, test = extrapolation_partition(kind, y, similarity, test_fraction)
     units = []
     for e in range(ensembles):
-        rng = rng_for(seed, f'{kind}/{target}/e{e}')
+        rng = rng_for(seed, f'{kind}/{_about(kind, target)}e{e}')
         for f, val in enumerate(kfold(pool, outer, rng)):
             train = np.setdiff1d(pool, val)
             units.append(Unit(f'e{e}/f{f}', train, inner_folds(len(train), inner, rng), {'val': val, 'test': test},
@@ -196,7 +205,7 @@ def extrapolation_scaling_splits(ids, target, kind, y, similarity=None, sizes=(5
         if s > len(pool):
             continue
         for r in range(samplings):
-            rng = rng_for(seed, f'd/{kind}/{target}/n{s}/r{r}')
+            rng = rng_for(seed, f'd/{kind}/{_about(kind, target)}n{s}/r{r}')
             train = np.sort(rng.choice(pool, size=s, replace=False))
             units.append(Unit(f'n{s}/r{r}', train, inner_folds(s, inner, rng), {'test': test},
                               {'size': s, 'sampling': r}))
@@ -205,31 +214,39 @@ def extrapolation_scaling_splits(ids, target, kind, y, similarity=None, sizes=(5
 
 
 # ----------------------------------------------------------------------------------------------- engine
-def run_units(model: str, grid: dict, x: np.ndarray, y: np.ndarray, units, fit=None) -> list[dict]:
+def run_units(model: str, grid: dict, x: np.ndarray, y: np.ndarray, units, fit=None) -> list:
     """Nested fits of ``units``: per unit the chosen hyperparameters, the inner-CV RMSE and predictions per test set.
 
+    ``y`` of shape (n,) gives one list of unit results; of shape (n, T), T targets on the same rows and splits, a list
+    of T such lists (``models.select_multi``: shared factorisations, per-target hyperparameters).
     ``fit(train_rows, inner_pairs, tests: dict) -> (params, inner_rmse, {name: predictions})`` replaces the PLS/KRR
-    path (used for the graph networks).
+    path (used for the graph networks; one target).
     """
-    from .models import select
+    from .models import select_multi
 
-    out = []
+    multi = fit is None and np.ndim(y) == 2
+    ys = np.asarray(y, dtype=float) if fit is not None or multi else np.asarray(y, dtype=float)[:, None]
+    n_t = ys.shape[1] if fit is None else 1
+    out = [[] for _ in range(n_t)]
     for unit in units:
         if fit is None:
-            xtr, ytr = x[unit.train], y[unit.train]
             names = list(unit.tests)
             stacked = np.concatenate([unit.tests[k] for k in names])
-            params, inner_rmse, pred = select(model, grid, xtr, ytr, unit.inner_pairs(), x[stacked])
-            preds, start = {}, 0
-            for k in names:
-                preds[k] = pred[start : start + len(unit.tests[k])]
-                start += len(unit.tests[k])
+            per_target = select_multi(model, grid, x[unit.train], ys[unit.train], unit.inner_pairs(), x[stacked])
         else:
-            params, inner_rmse, preds = fit(unit.train, unit.inner_pairs(), unit.tests)
-        out.append({
-            'unit': unit.name,
-            'params': params,
-            'inner_rmse_best': float(np.min(inner_rmse)) if inner_rmse is not None else None,
-            'predictions': {k: np.asarray(v, dtype=float) for k, v in preds.items()},
-        })
-    return out
+            per_target = [fit(unit.train, unit.inner_pairs(), unit.tests)]
+        for j, (params, inner_rmse, pred) in enumerate(per_target):
+            if fit is None:
+                preds, start = {}, 0
+                for k in names:
+                    preds[k] = pred[start : start + len(unit.tests[k])]
+                    start += len(unit.tests[k])
+            else:
+                preds = pred
+            out[j].append({
+                'unit': unit.name,
+                'params': params,
+                'inner_rmse_best': float(np.min(inner_rmse)) if inner_rmse is not None else None,
+                'predictions': {k: np.asarray(v, dtype=float) for k, v in preds.items()},
+            })
+    return out if multi else out[0]

@@ -47,10 +47,19 @@ class Bench:
         self._similarity = None
 
     # ------------------------------------------------------------------------------------------- data
-    def rows(self, target):
-        """Positions (in the frame) of the rows with a finite target value, and the values."""
+    def rows(self, target, shared=False):
+        """Positions (in the frame) of the rows with a finite target value, and the values.
+
+        ``shared``: the rows where every target of the configuration (and ``target``) is finite, the polymer set of
+        the target-independent splits (interpolation, similarity), so that the targets can be fitted together.
+        """
         y = self.frame[target].to_numpy(dtype=float)
-        rows = np.flatnonzero(np.isfinite(y))
+        ok = np.isfinite(y)
+        if shared:
+            for other in self.config['targets']:
+                if other in self.frame:
+                    ok &= np.isfinite(self.frame[other].to_numpy(dtype=float))
+        rows = np.flatnonzero(ok)
         return rows, y[rows]
 
     def similarity(self):
@@ -60,21 +69,24 @@ class Bench:
             self._similarity = mean_similarity(self.desc.ecfp())
         return self._similarity
 
-    def splits(self, task, target, frozen_dir=None) -> list:
-        """The frozen splits of a task and target: read from ``frozen_dir`` when there, else made and saved there."""
-        rows, y = self.rows(target)
-        ids = list(self.frame['smiles'].iloc[rows])
+    def splits(self, task, target, frozen_dir=None, with_rows=False) -> list:
+        """The frozen splits of a task and target: read from ``frozen_dir`` when there, else made and saved there.
+
+        With ``with_rows``, ``(splits, rows, y)`` triples: the frame positions of ``splits.ids`` and their targets.
+        """
         cfg = self.config['tasks']
         out = []
         kinds = {'interpolation': [None], 'range': ['range'], 'similarity': ['similarity'],
                  'scaling': cfg['scaling']['kinds']}[task]
         for kind in kinds:
+            rows, y = self.rows(target, shared=kind != 'range')
+            ids = list(self.frame['smiles'].iloc[rows])
             name = f'{task}' if kind is None or task != 'scaling' else f'{task}_{kind}'
             path = pathlib.Path(frozen_dir) / f'splits_{name}_{target}.json' if frozen_dir else None
             if path is not None and path.exists():
                 splits = P.Splits.load(path)
                 splits.check(ids)
-                out.append(splits)
+                out.append((splits, rows, y) if with_rows else splits)
                 continue
             sim = self.similarity()[rows] if (kind == 'similarity') else None
             if task == 'interpolation':
@@ -92,7 +104,7 @@ class Bench:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 splits.save(path)
-            out.append(splits)
+            out.append((splits, rows, y) if with_rows else splits)
         return out
 
     # ------------------------------------------------------------------------------------------- running
@@ -106,38 +118,46 @@ class Bench:
             return self._run(task, targets, descriptor_sets, models, frozen_dir, Parallel, delayed, tqdm)
 
     def _run(self, task, targets, descriptor_sets, models, frozen_dir, Parallel, delayed, tqdm):
-        jobs, meta = [], []
+        meta, groups = [], {}
         start = time.perf_counter()
         for target in targets:
-            rows, y = self.rows(target)
-            for splits in self.splits(task, target, frozen_dir):
+            for splits, rows, y in self.splits(task, target, frozen_dir, with_rows=True):
                 for spec in descriptor_sets:
                     for model in models:
-                        if model in GNN_MODELS:
-                            if spec != 'graph':
-                                continue
-                        elif spec == 'graph':
+                        if (model in GNN_MODELS) != (spec == 'graph'):
                             continue
-                        meta.append((target, splits, spec, model))
-                        if model in GNN_MODELS:
-                            jobs.append(('gnn', target, splits, spec, model, rows, y))
-                        else:
-                            x, _ = self.desc.matrix(spec, target)
-                            jobs.append(('path', x[rows], y, splits.units, model, self.config['grids'][model]))
+                        meta.append((target, splits, spec, model, y, rows))
+                        # targets on the same rows and splits share one job when the descriptors do not depend on the
+                        # target (the md set leaves out each target's leaks)
+                        shared = model not in GNN_MODELS and 'md' not in spec.split('+')
+                        key = (splits.task, _fingerprint(splits), spec, model) if shared else len(meta)
+                        groups.setdefault(key, []).append(len(meta) - 1)
+        jobs = []
+        for key, members in groups.items():
+            target, splits, spec, model, _, rows = meta[members[0]]
+            if model in GNN_MODELS:
+                jobs.append(('gnn', members, (target, splits, spec, model, rows)))
+                continue
+            x, _ = self.desc.matrix(spec, target)
+            ys = np.column_stack([meta[m][4] for m in members])
+            jobs.append(('path', members, (x[rows], ys, splits.units, model, self.config['grids'][model])))
         self.timing[f'{task}:descriptors'] = time.perf_counter() - start
         start = time.perf_counter()
+        results = [None] * len(meta)
         path_jobs = [j for j in jobs if j[0] == 'path']
-        results = [None] * len(jobs)
-        path_index = [i for i, j in enumerate(jobs) if j[0] == 'path']
+        # the widest matrices and the most targets first, so that no long job starts last
+        path_jobs.sort(key=lambda j: -(j[2][0].shape[1] + 1000 * j[2][1].shape[1]))
         if path_jobs:
             parallel = Parallel(n_jobs=self.n_jobs, return_as='generator')
-            gen = parallel(delayed(_run_path)(*j[1:]) for j in path_jobs)
-            for i, res in zip(path_index, tqdm(gen, total=len(path_jobs), desc=f'{task}', disable=not self.progress)):
-                results[i] = res
-        for i, j in enumerate(jobs):
-            if j[0] == 'gnn':
-                results[i] = self._run_gnn(*j[1:])
+            gen = parallel(delayed(_run_path)(*j[2]) for j in path_jobs)
+            for job, res in zip(path_jobs, tqdm(gen, total=len(path_jobs), desc=f'{task}', disable=not self.progress)):
+                for m, r in zip(job[1], res):
+                    results[m] = r
+        for job in jobs:
+            if job[0] == 'gnn':
+                results[job[1][0]] = self._run_gnn(*job[2], meta[job[1][0]][4])
         self.timing[f'{task}:fits'] = time.perf_counter() - start
+        self.timing[f'{task}:jobs'] = len(jobs)
         return self.aggregate(task, meta, results)
 
     def _run_gnn(self, target, splits, spec, model, rows, y):
@@ -171,8 +191,7 @@ class Bench:
     # ------------------------------------------------------------------------------------------- aggregation
     def aggregate(self, task, meta, results) -> dict:
         records = []
-        for (target, splits, spec, model), res in zip(meta, results):
-            y = self.rows(target)[1]
+        for (target, splits, spec, model, y, _), res in zip(meta, results):
             records.append(aggregate_one(splits, spec, model, y, res))
         return {'task': task, 'seed': self.seed, 'records': records}
 
@@ -184,7 +203,22 @@ def _product(grid):
 
 
 def _run_path(x, y, units, model, grid):
-    return P.run_units(model, grid, x, y, units)
+    """One job: the units of one descriptor set and model for the target columns of ``y`` (n, T)."""
+    from threadpoolctl import threadpool_limits
+
+    from . import models  # noqa: F401 (loads scipy's LAPACK first: the limit applies to loaded libraries only)
+
+    with threadpool_limits(limits=1):  # one BLAS thread per worker: threads spin and fight on a loaded machine
+        return P.run_units(model, grid, x, y, units)
+
+
+def _fingerprint(splits: P.Splits) -> str:
+    """Identifies splits by their polymers and units (not their target)."""
+    import hashlib
+    import json
+
+    body = json.dumps([splits.ids, [u.to_json() for u in splits.units]])
+    return hashlib.sha1(body.encode()).hexdigest()
 
 
 def aggregate_one(splits: P.Splits, spec, model, y, results) -> dict:
@@ -270,20 +304,35 @@ def run_variety(bench: Bench, targets=None, with_allocation=False) -> dict:
     start = time.perf_counter()
     x, _ = bench.desc.matrix(cfg['descriptors'])
 
-    def one(target):
-        with threadpool_limits(limits=1):
-            res = V.variety_volume(bench.frame, x, target, grid, cfg['n_polymers'], cfg['n_runs'], cfg['repeats'],
-                                   cfg['test_fraction'], cfg['inner'], bench.seed)
-            if with_allocation:
+    from joblib import Parallel, delayed
+
+    # one job per target and repeat: 25 similar jobs keep the workers busy to the end
+    todo = [(t, r) for r in range(cfg['repeats']) for t in targets]
+    args = (cfg['n_polymers'], cfg['n_runs'], cfg['test_fraction'], cfg['inner'], bench.seed)
+    gen = Parallel(n_jobs=bench.n_jobs, return_as='generator')(
+        delayed(_variety_repeat)(bench.frame, x, t, grid, r, *args) for t, r in todo)
+    done = dict(zip(todo, tqdm(gen, total=len(todo), desc='variety', disable=not bench.progress)))
+    records = []
+    for target in targets:
+        res = V.variety_volume(bench.frame, x, target, grid, cfg['n_polymers'], cfg['n_runs'], cfg['repeats'],
+                               cfg['test_fraction'], cfg['inner'], bench.seed,
+                               repeat_cells=[done[(target, r)] for r in range(cfg['repeats'])])
+        if with_allocation:
+            with threadpool_limits(limits=1):
                 res['allocation'] = V.allocation_check(
                     bench.frame, x, target, grid, res, acfg['pilot_polymers'], acfg['pilot_runs'],
                     acfg['pilot_sizes'], acfg['budget'], acfg['choices_runs'], bench.seed)
-        return res
-
-    from joblib import Parallel, delayed
-
-    gen = Parallel(n_jobs=bench.n_jobs, return_as='generator')(delayed(one)(t) for t in targets)
-    records = list(tqdm(gen, total=len(targets), desc='variety', disable=not bench.progress))
+        records.append(res)
     bench.timing['variety:fits'] = time.perf_counter() - start
     return {'task': 'variety', 'seed': bench.seed, 'note': V.SIMULATED_NOTE, 'descriptors': cfg['descriptors'],
             'model': cfg['model'], 'records': records}
+
+
+def _variety_repeat(frame, x, target, grid, repeat, *args):
+    from threadpoolctl import threadpool_limits
+
+    from . import models  # noqa: F401 (scipy's LAPACK loaded before the thread limit)
+    from . import variety as V
+
+    with threadpool_limits(limits=1):
+        return V.variety_repeat(frame, x, target, grid, repeat, *args)

@@ -40,32 +40,69 @@ def _fit_krr(model_grid, x, y, inner_k, rng, x_test):
     return select('krr', model_grid, x, y, pairs, x_test)
 
 
-def variety_volume(frame, x, target, grid, n_polymers=(90, 270, 810), n_runs=(1, 3, 9), repeats=5,
-                   test_fraction=0.2, inner=4, seed=P.DEFAULT_SEED) -> dict:
-    """Task (e) for one target: RMSE/σ_test on a fixed test set for every N × K, over ``repeats`` samplings."""
+def variety_split(frame, target, test_fraction=0.2, seed=P.DEFAULT_SEED):
+    """(pool, test) frame positions of task (e) for ``target``: the fixed test set and the rows to sample from."""
     y_all = frame[target].to_numpy(dtype=float)
     ok = np.isfinite(y_all) & np.isfinite(frame[f'{target}_std'].to_numpy(dtype=float))
     rows = np.flatnonzero(ok)
-    std_all = pooled_std(frame, target)
     rng = P.rng_for(seed, f'e/{target}/test')
     test = np.sort(rng.choice(rows, size=int(round(test_fraction * len(rows))), replace=False))
-    pool = np.setdiff1d(rows, test)
+    return np.setdiff1d(rows, test), test
+
+
+def variety_repeat(frame, x, target, grid, repeat, n_polymers=(90, 270, 810), n_runs=(1, 3, 9), test_fraction=0.2,
+                   inner=4, seed=P.DEFAULT_SEED) -> dict:
+    """One repeat of task (e): ``{'NxK': metrics}`` for every N × K.
+
+    For one N the K conditions share the polymers, their simulated runs (a K-run label is the mean of runs 1..K) and
+    the inner folds, so they are fitted together (``select_multi``: one kernel factorisation per fold and grid
+    point, hyperparameters chosen per K from its own inner-CV errors).
+    """
+    from .models import select_multi
+
+    y_all = frame[target].to_numpy(dtype=float)
+    std_all = pooled_std(frame, target)
+    pool, test = variety_split(frame, target, test_fraction, seed)
     sigma = float(np.std(y_all[test]))
     cells = {}
-    for r in range(repeats):
-        for n in n_polymers:
-            if n > len(pool):
-                continue
-            rng = P.rng_for(seed, f'e/{target}/r{r}/n{n}')
-            chosen = np.sort(rng.choice(pool, size=n, replace=False))
-            runs = simulate_runs(y_all[chosen], std_all[chosen], max(n_runs), rng)
-            for k in n_runs:
-                label = runs[:, :k].mean(axis=1)
-                params, _, pred = _fit_krr(grid, x[chosen], label, inner, P.rng_for(seed, f'e/{target}/r{r}/n{n}/k{k}'),
-                                           x[test])
-                m = P.metrics(y_all[test], pred, sigma=sigma)
-                m.update(params=params, train_ids=[frame['smiles'].iat[i] for i in chosen])
-                cells.setdefault(f'{n}x{k}', []).append(m)
+    for n in n_polymers:
+        if n > len(pool):
+            continue
+        rng = P.rng_for(seed, f'e/{target}/r{repeat}/n{n}')
+        chosen = np.sort(rng.choice(pool, size=n, replace=False))
+        runs = simulate_runs(y_all[chosen], std_all[chosen], max(n_runs), rng)
+        labels = np.column_stack([runs[:, :k].mean(axis=1) for k in n_runs])
+        fold_rng = P.rng_for(seed, f'e/{target}/r{repeat}/n{n}/folds')
+        pairs = []
+        for va in P.inner_folds(n, inner, fold_rng):
+            mask = np.ones(n, dtype=bool)
+            mask[va] = False
+            pairs.append((np.flatnonzero(mask), va))
+        fits = select_multi('krr', grid, x[chosen], labels, pairs, x[test])
+        train_ids = [frame['smiles'].iat[i] for i in chosen]
+        for k, (params, _, pred) in zip(n_runs, fits):
+            m = P.metrics(y_all[test], pred, sigma=sigma)
+            m.update(params=params, train_ids=train_ids)
+            cells[f'{n}x{k}'] = m
+    return cells
+
+
+def variety_volume(frame, x, target, grid, n_polymers=(90, 270, 810), n_runs=(1, 3, 9), repeats=5,
+                   test_fraction=0.2, inner=4, seed=P.DEFAULT_SEED, repeat_cells=None) -> dict:
+    """Task (e) for one target: RMSE/σ_test on a fixed test set for every N × K, over ``repeats`` samplings.
+
+    ``repeat_cells``: the ``variety_repeat`` results of the repeats when computed elsewhere (in parallel).
+    """
+    y_all = frame[target].to_numpy(dtype=float)
+    pool, test = variety_split(frame, target, test_fraction, seed)
+    sigma = float(np.std(y_all[test]))
+    if repeat_cells is None:
+        repeat_cells = [variety_repeat(frame, x, target, grid, r, n_polymers, n_runs, test_fraction, inner, seed)
+                        for r in range(repeats)]
+    cells = {}
+    for rc in repeat_cells:
+        for key, m in rc.items():
+            cells.setdefault(key, []).append(m)
     summary = {key: {k: P.summarize([m[k] for m in ms]) for k in ('rmse', 'r2', 'rmse_sigma')}
                for key, ms in cells.items()}
     budgets = {}

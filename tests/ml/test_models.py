@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from aiida_polyinf.ml import protocol as P
-from aiida_polyinf.ml.models import PathModel, make_estimator, n_informative, path_predictions, Scaler, select
+from aiida_polyinf.ml.models import (PathModel, Scaler, make_estimator, n_informative, path_predictions, select,
+                                     select_multi)
 
 
 @pytest.fixture
@@ -46,3 +47,26 @@ def test_select_uses_inner_folds_only(data):
     ref = PathModel('pls', params).fit(x[:70], y[:70]).predict(x[70:])
     np.testing.assert_allclose(pred, ref, atol=1e-10)
     assert P.metrics(y[70:], pred)['r2'] > 0.5
+
+
+@pytest.mark.parametrize('model,grid', [('krr', {'gamma': [0.1, 1.0], 'alpha': [0.01, 0.1, 1.0]}),
+                                        ('pls', {'n_components': [1, 2, 4, 6]})])
+def test_targets_fitted_together_equal_fitted_alone(data, model, grid):
+    """select_multi shares the factorisations between targets but not the choice: each target's hyperparameters,
+    inner-CV errors and test predictions are those of fitting it alone."""
+    x, y = data
+    rng = np.random.default_rng(2)
+    ys = np.column_stack([y, np.sin(x[:, 2]) * 5, -y + x[:, 3] ** 3])  # three targets that want different settings
+    ys[np.isnan(ys)] = 0.0
+    inner = [(np.setdiff1d(np.arange(70), va), va) for va in P.kfold(np.arange(70), 4, rng)]
+    together = select_multi(model, grid, x[:70], ys[:70], inner, x[70:])
+    chosen = set()
+    for j, (params, rmse, pred) in enumerate(together):
+        alone = select(model, grid, x[:70], ys[:70, j], inner, x[70:])
+        assert params == alone[0]
+        np.testing.assert_allclose(rmse, alone[1], rtol=1e-10)
+        np.testing.assert_allclose(pred, alone[2], rtol=1e-9, atol=1e-9)
+        ref = make_estimator(model, params, n_informative(x[:70])).fit(x[:70], ys[:70, j]).predict(x[70:]).ravel()
+        np.testing.assert_allclose(pred, ref, rtol=1e-7, atol=1e-7)  # the refit is the reference model
+        chosen.add(tuple(params.values()))
+    assert len(chosen) > 1  # the targets did choose differently: the test would catch a shared choice

@@ -74,3 +74,23 @@ def test_frozen_splits_reproduce(tmp_path):
     loaded.check(_ids(200))
     with pytest.raises(ValueError):
         loaded.check(_ids(201))
+
+
+def test_split_labels_name_the_target_only_for_range():
+    """Interpolation and similarity splits of targets on the same polymers are the same splits (so the engine fits
+    the targets together); range splits depend on the target."""
+    ids = _ids(120)
+    y1, y2 = np.arange(120.0), np.cos(np.arange(120.0))
+    sim = np.linspace(0, 1, 120)
+
+    def units(s):
+        return [u.to_json() for u in s.units]
+
+    assert units(P.interpolation_splits(ids, 'density', [40], seed=5)) == \
+        units(P.interpolation_splits(ids, 'Cp', [40], seed=5))
+    assert units(P.extrapolation_splits(ids, 'density', 'similarity', y1, sim, seed=5)) == \
+        units(P.extrapolation_splits(ids, 'Cp', 'similarity', y2, sim, seed=5))
+    assert units(P.extrapolation_scaling_splits(ids, 'density', 'similarity', y1, sim, sizes=(20,), seed=5)) == \
+        units(P.extrapolation_scaling_splits(ids, 'Cp', 'similarity', y2, sim, sizes=(20,), seed=5))
+    assert units(P.extrapolation_splits(ids, 'density', 'range', y1, seed=5)) != \
+        units(P.extrapolation_splits(ids, 'Cp', 'range', y1, seed=5))
