@@ -31,7 +31,7 @@ def _csv(value):
               help='Directory of frozen splits: read when present, written when not (default: OUT/splits).')
 @click.option('--config', type=click.Path(exists=True, dir_okay=False), help='Grids and task settings (YAML).')
 @click.option('--cache', type=click.Path(file_okay=False), help='Descriptor cache (default $POLYINF_CACHE_DIR).')
-@click.option('--jobs', default=2, show_default=True, help='Worker processes.')
+@click.option('--jobs', type=int, default=None, help='Worker processes (default: every core).')
 @click.option('--no-plots', is_flag=True, help='Write results.json only.')
 def cmd_bench_run(task, targets, descriptors, models, source, out_dir, splits_dir, config, cache, jobs, no_plots):
     """Run benchmark TASK (a-f or its name, or `all` for a-f) and write OUT/results.json and PNG plots."""

@@ -37,8 +37,12 @@ def _jsonable(obj):
 
 
 def run_task(task, source=None, out_dir='bench-out', targets=None, descriptor_sets=None, models=None, splits_dir=None,
-             config=None, cache=None, n_jobs=2, plots=True, echo=print, bench=None) -> dict:
-    """Run ``task`` (a name of ``tasks.TASKS`` or 'all') and write ``out_dir/results.json`` (+ PNGs)."""
+             config=None, cache=None, n_jobs=None, plots=True, echo=print, bench=None, variety=None) -> dict:
+    """Run ``task`` (a name of ``tasks.TASKS`` or 'all') and write ``out_dir/results.json`` (+ PNGs).
+
+    ``n_jobs``: worker processes (default: every core). ``variety``: the results of an earlier (e) run, which
+    task (f) checks its recommendations against instead of running (e) again.
+    """
     from .data import load
 
     out_dir = pathlib.Path(out_dir)
@@ -48,7 +52,7 @@ def run_task(task, source=None, out_dir='bench-out', targets=None, descriptor_se
     cpu0 = time.process_time()
     if bench is None:
         frame = load(source or DEFAULT_SOURCE)
-        bench = T.Bench(frame, T.load_config(config), cache=cache, n_jobs=n_jobs)
+        bench = T.Bench(frame, T.load_config(config), cache=cache, n_jobs=n_jobs or os.cpu_count())
     config = bench.config
     tasks = list(T.TASKS) if task == 'all' else [task]
     parts = []
@@ -59,7 +63,7 @@ def run_task(task, source=None, out_dir='bench-out', targets=None, descriptor_se
         elif name == 'variety':
             parts.append(T.run_variety(bench, targets, with_allocation=False))
         elif name == 'allocation':
-            done = next((p for p in parts if p['task'] == 'variety'), None)
+            done = next((p for p in parts if p['task'] == 'variety'), variety)
             res = T.run_variety(bench, targets, with_allocation=True) if done is None else None
             if res is None:  # (e) already ran: reuse its results for the check
                 from . import variety as V
