@@ -18,15 +18,17 @@ differs from PBS Pro:
 
 Where the formats come from (nothing here was captured by us on SQUID; we have no account there):
 
-* directives: the SQUID user manual (https://www.hpc.cmc.osaka-u.ac.jp/en/system/manual/batch/ and the
-  ``squid-use`` pages), whose job scripts use ``#PBS -q SQUID``, ``#PBS --group=``, ``#PBS -l elapstim_req=``,
-  ``cpunum_job``, ``memsz_job=...GB``, ``gpunum_job``, ``#PBS -T intmpi`` and ``mpirun ${NQSV_MPIOPTS}``;
+* directives: SQUID's batch manual (https://www.hpc.cmc.osaka-u.ac.jp/en/system/manual/batch/: ``#PBS -l
+  elapstim_req=5:30:00,memsz_job=10GB``) and job scripts published by SQUID users (``#PBS -q SQUID``, ``#PBS
+  --group=``, ``-l cpunum_job=76``, ``#PBS -T intmpi``, ``mpirun ${NQSV_MPIOPTS} -np ...``); ``-l gpunum_job=`` and
+  ``-b`` from job scripts of other NQSV sites;
 * the ``qstat`` table: published by SQUID users (a tutorial's capture from SQUID: ``640170.sqd calc u6b878 DBG-C 0
   RUN - 11.08M 0.15 1 Y Y Y 1``) and by other NQSV sites (Kiel's NEC cluster, the Nextflow NQSII executor's test
-  table, which lists the states PRR RUN STG CHK EXT POR ARI FWD MIG QUE WAT GQD SUS HLD HOL); the meaning of the
-  states follows NEC's "NQSV User's Guide [Operation]" as summarised there and in the PSI/J NQSV executor;
-* the ``qsub`` line: the same sources (``Request 143993.ace-ssiox submitted to queue: clexpress.``) and SQUID users'
-  logs (``Request 390879.nqsv submitted to queue: debug.``).
+  table, which lists the states PRR RUN STG CHK EXT POR ARI FWD MIG QUE WAT GQD SUS HLD HOL); which states count as
+  queued, held or running follows the Nextflow and PSI/J NQSV executors (NEC's own "NQSV User's Guide [Operation]"
+  could not be read in full here);
+* the ``qsub`` line: the same Nextflow tests (``Request 143993.ace-ssiox submitted to queue: clexpress.``) and a
+  published session log of another NQSV site (``Request 390879.nqsv submitted to queue: debug.``).
 
 The fixtures in ``tests/fixtures/nqsv/`` are therefore RECONSTRUCTED from those published samples (column layout,
 widths and states copied from them, request ids, names and users ours), not captured on SQUID. Check them against a
@@ -57,17 +59,18 @@ __all__ = ('NqsvJobResource', 'NqsvScheduler', 'NQSV_STATES')
 
 _LOGGER = logging.getLogger(__name__)
 
-#: NQSV request states (``STT`` column of ``qstat``) -> AiiDA job states.
+#: NQSV request states (``STT`` column of ``qstat``) -> AiiDA job states. The codes are those seen in published NQSV
+#: output and NQSV tools (see the module docstring); the glosses are our reading of them, not NEC's wording.
 NQSV_STATES = {
     'ARI': JobState.QUEUED,  # arriving: being transferred into this batch server
-    'ARR': JobState.QUEUED,  # arriving (other spelling seen in SQUID-era output)
+    'ARR': JobState.QUEUED,  # arriving (spelling accepted by another NQSV site's tooling)
     'FWD': JobState.QUEUED,  # forwarding to another queue / server
     'TRS': JobState.QUEUED,  # transferring
     'MIG': JobState.QUEUED,  # migrating between execution hosts
     'QUE': JobState.QUEUED,  # queued, eligible to run
     'GQD': JobState.QUEUED,  # queued in a global queue (waiting for the JobManipulator to assign hosts)
     'WAT': JobState.QUEUED,  # waiting for its start time or a dependency
-    'WAI': JobState.QUEUED,  # waiting (other spelling)
+    'WAI': JobState.QUEUED,  # waiting (spelling accepted by another NQSV site's tooling)
     'HLD': JobState.QUEUED_HELD,  # held
     'HOL': JobState.QUEUED_HELD,  # holding (being put on hold)
     'SUS': JobState.SUSPENDED,  # suspended
