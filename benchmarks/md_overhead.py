@@ -190,6 +190,7 @@ def run_calcjob(prep: dict, steps: int, tag: str, workdir: str) -> dict:
     if os.path.exists(marker):
         result['job_end_s'] = round(os.path.getmtime(marker) - node.ctime.timestamp(), 2)
     result.update(lammps_times(os.path.join(remote, 'lammps.out')))
+    result['phases_s'] = phases(node)
     stored = node.base.repository.get_object_content('sampling.in')
     result['input_sha256'] = hashlib.sha256(stored.encode()).hexdigest()
     shutil.copyfile(os.path.join(remote, 'lammps.out'), os.path.join(workdir, f'{tag}.lammps.out'))
@@ -208,6 +209,24 @@ def calibrate(prep: dict, workdir: str, target_s: float, n: int = 2) -> dict:
            'chosen_steps': n, 'load': res[0]['load_start']}
     log('calibration', out)
     return out
+
+
+def phases(node) -> dict:
+    """Seconds from the CalcJob's creation to: the remote folder (uploaded, submitted), the job's last file (lmp
+    done), the retrieved folder (retrieved), the last output (parsed, incl. the sampling analysis), sealed."""
+    remote = node.outputs.remote_folder
+    marker = os.path.join(remote.get_remote_path(), 'restarts.txt')
+    t0 = node.ctime.timestamp()
+    out = {'submitted': remote.ctime.timestamp() - t0}
+    if os.path.exists(marker):
+        out['job_end'] = os.path.getmtime(marker) - t0
+    if 'retrieved' in node.outputs:
+        out['retrieved'] = node.outputs.retrieved.ctime.timestamp() - t0
+    last = max((n.ctime for n in node.base.links.get_outgoing().all_nodes()), default=None)
+    if last is not None:
+        out['parsed'] = last.timestamp() - t0
+    out['sealed'] = node.mtime.timestamp() - t0
+    return {k: round(v, 1) for k, v in out.items()}
 
 
 def run_calcjobs_concurrently(prep: dict, steps: int, tags: list[str], workdir: str) -> list[dict]:
@@ -253,6 +272,7 @@ def run_calcjobs_concurrently(prep: dict, steps: int, tags: list[str], workdir: 
         if os.path.exists(marker):
             result['job_end_s'] = round(os.path.getmtime(marker) - node.ctime.timestamp(), 2)
         result.update(lammps_times(os.path.join(remote, 'lammps.out')))
+        result['phases_s'] = phases(node)
         result['input_sha256'] = hashlib.sha256(node.base.repository.get_object_content('sampling.in').encode()
                                                 ).hexdigest()
         shutil.copyfile(os.path.join(remote, 'lammps.out'), os.path.join(workdir, f'{tag}.lammps.out'))
