@@ -28,6 +28,12 @@ COLUMNS = ('queued', 'running', 'finished', 'failed', 'skipped')
 TOP_LABEL = 'PolymerPropertiesWorkChain'
 FF_PROCESS_LABEL = 'ff_descriptors'
 FAILED_PREFIX = 'ERROR_SUB_PROCESS_FAILED_'
+CHUNK = 5000  # ids per `in` filter: SQLite caps the number of bound parameters of one statement
+
+
+def chunks(values: list, size: int = CHUNK):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def failed_stage_of_exit_codes() -> dict[int, str]:
@@ -115,18 +121,19 @@ def stage_processes(chain_pks: list[int]) -> dict[int, dict[str, tuple[int, str 
     found: dict[int, dict] = collections.defaultdict(dict)
     if not chain_pks:
         return found
-    query = orm.QueryBuilder()
-    query.append(orm.WorkflowNode, filters={'id': {'in': chain_pks}}, tag='top', project='id')
-    query.append(
-        orm.ProcessNode, with_incoming='top', edge_project='label', tag='sub',
-        edge_filters={'type': {'in': ['call_work', 'call_calc']}},
-        project=['id', 'attributes.process_label', 'attributes.process_state', 'attributes.exit_status'],
-    )
-    query.order_by({'sub': {'id': 'asc'}})  # a stage called twice (not today): the newest wins
-    for top, pk, process_label, state, exit_status, label in query.iterall():  # edge projections come last
-        stage = 'ff' if process_label == FF_PROCESS_LABEL else label
-        if stage in STAGES:
-            found[top][stage] = (pk, state, exit_status)
+    for chunk in chunks(chain_pks):
+        query = orm.QueryBuilder()
+        query.append(orm.WorkflowNode, filters={'id': {'in': chunk}}, tag='top', project='id')
+        query.append(
+            orm.ProcessNode, with_incoming='top', edge_project='label', tag='sub',
+            edge_filters={'type': {'in': ['call_work', 'call_calc']}},
+            project=['id', 'attributes.process_label', 'attributes.process_state', 'attributes.exit_status'],
+        )
+        query.order_by({'sub': {'id': 'asc'}})  # a stage called twice (not today): the newest wins
+        for top, pk, process_label, state, exit_status, label in query.iterall():  # edge projections come last
+            stage = 'ff' if process_label == FF_PROCESS_LABEL else label
+            if stage in STAGES:
+                found[top][stage] = (pk, state, exit_status)
     return found
 
 
@@ -135,14 +142,15 @@ def planned_stages(chain_pks: list[int]) -> dict[int, set[str]]:
     planned: dict[int, set] = collections.defaultdict(lambda: {'intake'})
     if not chain_pks:
         return planned
-    query = orm.QueryBuilder()
-    query.append(orm.WorkflowNode, filters={'id': {'in': chain_pks}}, tag='top', project='id')
-    query.append(orm.Node, with_outgoing='top', edge_project='label')
-    for top, label in query.iterall():
-        head = label.split('__', 1)[0]
-        stage = 'ff' if head == 'ff_parameters' else head
-        if stage in STAGES:
-            planned[top].add(stage)
+    for chunk in chunks(chain_pks):
+        query = orm.QueryBuilder()
+        query.append(orm.WorkflowNode, filters={'id': {'in': chunk}}, tag='top', project='id')
+        query.append(orm.Node, with_outgoing='top', edge_project='label')
+        for top, label in query.iterall():
+            head = label.split('__', 1)[0]
+            stage = 'ff' if head == 'ff_parameters' else head
+            if stage in STAGES:
+                planned[top].add(stage)
     return planned
 
 

@@ -21,6 +21,7 @@ from aiida_submission_controller import BaseSubmissionController
 from pydantic import PrivateAttr
 
 from .campaign import EXTRA_CAMPAIGN, build_inputs, campaign_key
+from .campaign_status import chunks
 from .data.polymer import PolymerData
 from .seeds import derive_seed
 
@@ -39,15 +40,15 @@ def polymer_key(polymer: PolymerData, protocol: str) -> str:
 
 def submitted_keys(keys: t.Iterable[str]) -> dict[str, tuple[int, str | None]]:
     """``{key: (pk, process_state)}`` of the work chains that carry these campaign keys, whatever their state."""
-    keys = list(keys)
-    if not keys:
-        return {}
-    query = orm.QueryBuilder().append(
-        orm.WorkflowNode,
-        filters={f'extras.{EXTRA_CAMPAIGN}': {'in': keys}},
-        project=[f'extras.{EXTRA_CAMPAIGN}', 'id', 'attributes.process_state'],
-    )
-    return {key: (pk, state) for key, pk, state in query.iterall()}
+    found = {}
+    for chunk in chunks(list(keys)):
+        query = orm.QueryBuilder().append(
+            orm.WorkflowNode,
+            filters={f'extras.{EXTRA_CAMPAIGN}': {'in': chunk}},
+            project=[f'extras.{EXTRA_CAMPAIGN}', 'id', 'attributes.process_state'],
+        )
+        found.update({key: (pk, state) for key, pk, state in query.iterall()})
+    return found
 
 
 class CampaignController(BaseSubmissionController):
