@@ -80,7 +80,9 @@ def _ours(pid: int, aiida_path: str) -> bool:
         environ = pathlib.Path(f'/proc/{pid}/environ').read_bytes().split(b'\0')
     except OSError:
         return False
-    return f'AIIDA_PATH={aiida_path}'.encode() in environ
+    # the daemon sets AIIDA_PATH to the .aiida folder itself for its workers and their jobs
+    return any(entry in environ for entry in (f'AIIDA_PATH={aiida_path}'.encode(),
+                                              f'AIIDA_PATH={aiida_path}/.aiida'.encode()))
 
 
 def _cmdline(pid: int) -> list[str]:
@@ -187,17 +189,17 @@ def integrity(top_labels: tuple[str, ...], since_pk: int = 0) -> dict:
 
     def query():
         qb = orm.QueryBuilder().append(
-            orm.ProcessNode, filters={'id': {'gt': since_pk}},
+            orm.ProcessNode, filters={'id': {'>': since_pk}},
             project=['id', 'attributes.process_state', 'attributes.process_label', 'attributes.exit_status'],
         )
         rows = qb.all()
         calls = orm.QueryBuilder().append(orm.ProcessNode, tag='caller', project='id').append(
-            orm.ProcessNode, with_incoming='caller', filters={'id': {'gt': since_pk}}, project='id'
+            orm.ProcessNode, with_incoming='caller', filters={'id': {'>': since_pk}}, project='id'
         ).all()
-        calcjobs = orm.QueryBuilder().append(orm.CalcJobNode, filters={'id': {'gt': since_pk}}, tag='c', project='id')
+        calcjobs = orm.QueryBuilder().append(orm.CalcJobNode, filters={'id': {'>': since_pk}}, tag='c', project='id')
         calcjobs = [pk for (pk,) in calcjobs.all()]
         with_code = orm.QueryBuilder().append(orm.AbstractCode, tag='code').append(
-            orm.CalcJobNode, with_incoming='code', filters={'id': {'gt': since_pk}}, project='id').all()
+            orm.CalcJobNode, with_incoming='code', filters={'id': {'>': since_pk}}, project='id').all()
         return rows, calls, calcjobs, {pk for (pk,) in with_code}
 
     rows, calls, calcjobs, with_code = _retry_db(query)

@@ -21,7 +21,7 @@ class TinyWorkChain(WorkChain):
         super().define(spec)
         spec.input('x', valid_type=orm.Int)
         spec.output('y', valid_type=orm.Int)
-        spec.outline(cls.step)
+        spec.outline(cls.add)
 
-    def step(self):
+    def add(self):
         self.out('y', add_one(self.inputs.x))

@@ -42,7 +42,8 @@ import _faultlib as F  # noqa: E402
 OUT = pathlib.Path(__file__).resolve().parent / 'faults.json'
 PROFILE = 'faults-pg'
 TOP = 'PolymerPropertiesWorkChain'
-TOP_LABELS = (TOP, 'build_oligomer', 'ff_descriptors', 'qm_descriptors')  # calcfunctions may be called outside links
+# top-level processes: the chains and the calcfunctions called outside a chain (intake, caching lookups)
+TOP_LABELS = (TOP, 'register_polymer', 'build_oligomer', 'ff_descriptors', 'qm_descriptors')
 
 MD_OVERRIDES = {
     'stages': ['intake', 'qm', 'ff', 'md'],
@@ -200,7 +201,7 @@ def chain_outcomes(pks: list[int]) -> list[dict]:
 def exit_codes_of(label: str, since_pk: int) -> dict:
     from aiida import orm
 
-    qb = orm.QueryBuilder().append(orm.ProcessNode, filters={'id': {'gt': since_pk},
+    qb = orm.QueryBuilder().append(orm.ProcessNode, filters={'id': {'>': since_pk},
                                                              'attributes.process_label': label},
                                    project=['id', 'attributes.exit_status', 'attributes.process_state'])
     counts: dict = {}
@@ -211,10 +212,30 @@ def exit_codes_of(label: str, since_pk: int) -> dict:
 
 
 # ----------------------------------------------------------------------------------------------------- faults
+def done(fault: str) -> bool:
+    """Injected by an earlier orchestrator (--resume): not again."""
+    return bool(STATE['rows'].get(fault, {}).get('injected'))
+
+
 def inject(base: str, deadline: float) -> None:
     from aiida import orm
 
     # 1. kill -9 of a PySCF driver of c1
+    if not done('kill -9 PySCF driver.py'):
+        inject_pyscf()
+    if not done('kill -9 daemon worker'):
+        inject_worker()
+    if not done('kill -9 lmp'):
+        inject_lmp(deadline)
+    if not done('RabbitMQ restart'):
+        inject_rabbitmq()
+    if not done('PostgreSQL restart'):
+        inject_postgres()
+    if not done('unreachable computer'):
+        inject_unreachable(base)
+
+
+def inject_pyscf():
     row('kill -9 PySCF driver.py', nodes_before=F.node_count())
     pid = F.wait_for_pid('pyscf', timeout=600)
     if pid:
@@ -226,7 +247,8 @@ def inject(base: str, deadline: float) -> None:
         row('kill -9 PySCF driver.py', notes='no driver.py process appeared within 600 s')
     time.sleep(20)
 
-    # 2. kill -9 of a daemon worker
+
+def inject_worker():
     row('kill -9 daemon worker', nodes_before=F.node_count())
     workers = F.find_pids('worker')
     if workers:
@@ -238,7 +260,9 @@ def inject(base: str, deadline: float) -> None:
     else:
         row('kill -9 daemon worker', notes='no daemon worker found')
 
-    # 3. kill -9 lmp of the md campaign (when it runs) -- waits at most 15 min for LAMMPS to start
+
+def inject_lmp(deadline):
+    # kill -9 lmp of the md campaign (when it runs) -- waits at most 15 min for LAMMPS to start
     row('kill -9 lmp', nodes_before=F.node_count())
     pid = F.wait_for_pid('lmp', timeout=max(10, min(900, deadline - time.monotonic() - 600)))
     if pid:
@@ -249,7 +273,9 @@ def inject(base: str, deadline: float) -> None:
     else:
         row('kill -9 lmp', notes='no lmp process of this profile appeared in time')
 
-    # 4. RabbitMQ stop / start (while something runs)
+
+def inject_rabbitmq():
+    # RabbitMQ stop / start (while something runs)
     row('RabbitMQ restart', nodes_before=F.node_count())
     t0 = time.monotonic()
     stop = F.services('stop-rabbit')
@@ -260,7 +286,9 @@ def inject(base: str, deadline: float) -> None:
     event(f'RabbitMQ restarted (stop rc {stop.returncode}, start rc {start.returncode})')
     time.sleep(30)
 
-    # 5. PostgreSQL restart between steps
+
+def inject_postgres():
+    # PostgreSQL restart between steps
     row('PostgreSQL restart', nodes_before=F.node_count())
     result = F.services('restart-pg')
     row('PostgreSQL restart', injected=result.returncode == 0,
@@ -269,7 +297,11 @@ def inject(base: str, deadline: float) -> None:
     # make sure the orchestrator's own session reconnects
     F.node_count()
 
-    # 6. unreachable computer: wait for the flaky CalcJob to pause, then mend and play
+
+def inject_unreachable(base):
+    # unreachable computer: wait for the flaky CalcJob to pause, then mend and play
+    from aiida import orm
+
     row('unreachable computer', nodes_before=STATE['rows']['unreachable computer'].get('nodes_before'))
     paused = None
     for _ in range(120):
@@ -344,31 +376,42 @@ def main() -> None:
     parser.add_argument('--base', default='/tmp/polyinf-faults')
     parser.add_argument('--timeout', type=float, default=2400, help='Seconds for the campaigns to end.')
     parser.add_argument('--only', default='c1,scf,md,unreachable')
+    parser.add_argument('--resume', action='store_true', help='Reuse the campaigns of faults.json (already submitted).')
     args = parser.parse_args()
     deadline = time.monotonic() + args.timeout
     STATE.update({'started': now(), 'loadavg_start': F.loadavg(), 'profile': PROFILE, 'machine': '2 cores, shared'})
-    if OUT.exists():
-        previous = json.loads(OUT.read_text())
-        STATE['previous_run'] = {k: previous.get(k) for k in ('started', 'rows')}
-    save()
-    setup_profile(args.base)
-    from aiida import orm
-
-    since = orm.QueryBuilder().append(orm.Node, project='id').order_by({orm.Node: {'id': 'desc'}}).first()
-    since = since[0] if since else 0
-    STATE['since_pk'] = since
-    break_flaky(args.base)
-    start_daemon()
     names = args.only.split(',')
-    row('unreachable computer', nodes_before=F.node_count())
-    for name in names:
-        submit(name, CAMPAIGNS[name])
-    row('SCF never converges', nodes_before=F.node_count(), injected=True,
-        notes='qm.parameters.method.scf.max_cycle = 1, qm.max_iterations = 2')
-    row('walltime (LAMMPS timer timeout)', nodes_before=F.node_count(), injected=True,
-        notes='md options.max_wallclock_seconds = 40 -> timer timeout 36 s')
-    row('MD never equilibrates', nodes_before=F.node_count(), injected=True,
-        notes='shrunk fast MD (2x40 atoms, 2,000 sampling steps), additional.max_rounds = 0')
+    if args.resume:
+        previous = json.loads(OUT.read_text())
+        for key in ('campaigns', 'rows', 'events', 'since_pk', 'started', 'loadavg_start'):
+            STATE[key] = previous[key]
+        STATE['resumed'] = now()
+        F.isolated_env(args.base, PROFILE)
+        from aiida import load_profile
+
+        load_profile(PROFILE, allow_switch=True)
+        since = STATE['since_pk']
+        event('resumed (the first orchestrator looked for AIIDA_PATH=<base>/aiida, the daemon sets <base>/aiida/.aiida)')
+    else:
+        save()
+        setup_profile(args.base)
+        from aiida import orm
+
+        since = orm.QueryBuilder().append(orm.Node, project='id').order_by({orm.Node: {'id': 'desc'}}).first()
+        since = since[0] if since else 0
+        STATE['since_pk'] = since
+        break_flaky(args.base)
+        start_daemon()
+        row('unreachable computer', nodes_before=F.node_count())
+        for name in names:
+            submit(name, CAMPAIGNS[name])
+    if not args.resume:
+        row('SCF never converges', nodes_before=F.node_count(), injected=True,
+            notes='qm.parameters.method.scf.max_cycle = 1, qm.max_iterations = 2')
+        row('walltime (LAMMPS timer timeout)', nodes_before=F.node_count(), injected=True,
+            notes='md options.max_wallclock_seconds = 40 -> timer timeout 36 s')
+        row('MD never equilibrates', nodes_before=F.node_count(), injected=True,
+            notes='shrunk fast MD (2x40 atoms, 2,000 sampling steps), additional.max_rounds = 0')
     inject(args.base, deadline)
 
     for name in names:

@@ -54,6 +54,10 @@ def one_backend(backend: str, n: int, timeout: float, batch_poll: float = 5.0) -
     load_profile(profile, allow_switch=True)
     from _load_chain import TinyWorkChain
 
+    import aiida.brokers.zeromq.broker as zeromq_broker
+
+    zeromq_broker.BROKER_READY_TIMEOUT = 300.0  # the daemon's ZeroMQ broker takes more than 10 s to start under load
+
     run(BIN / 'verdi', '-p', profile, 'daemon', 'stop', timeout=300)
     started = run(BIN / 'verdi', '-p', profile, 'daemon', 'start', '2', timeout=300)
     record = {'backend': backend, 'profile': profile, 'n': n, 'workers': 2, 'setup_s': round(setup_s, 1),
