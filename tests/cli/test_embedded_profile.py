@@ -25,6 +25,7 @@ def run(args, env, cwd, check=True, timeout=600):
 
 @pytest.mark.daemon
 @pytest.mark.slow
+@pytest.mark.timeout(2700)  # every stage of one polymer; ~15 min on an idle 2-core machine, much more when loaded
 def test_setup_and_fast_campaign_end_to_end(tmp_path):
     env = dict(os.environ, AIIDA_PATH=str(tmp_path / 'aiida'), PATH=f'{BIN}{os.pathsep}{os.environ["PATH"]}')
     polyinf, verdi = str(BIN / 'polyinf'), str(BIN / 'verdi')
