@@ -37,8 +37,9 @@ steps, 1.56 M steps of the 21-step equilibration, 5 ns sampling + up to 4 more 5
     polyinf run ps.csv --protocol moderate --wait
 
 Its cost on this machine (2 shared cores, 1 LAMMPS thread; figures in ``md_vs_radonpy.json``, key
-``moderate_cost``): the MD alone is about 6.6 M steps x 10^4 atoms before any additional round, i.e. weeks of one
-core, up to 4x longer with the additional rounds; it is a job for the SQUID/mdx computers (setup/README.md).
+``moderate_cost``): the MD alone is 8.56 M steps (2 M of packing, 1.56 M of the 21 steps, 5 M of sampling) x ~10^4
+atoms before any additional round, plus up to 20 M steps of additional rounds; see the README for the figure measured
+here. It is a job for the SQUID/mdx computers (setup/README.md).
 """
 
 from __future__ import annotations
