@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-import typing as t
 
 from aiida import orm
 
@@ -30,19 +28,6 @@ def unavailable_stages() -> list[str]:
 
 def campaign_key(polymer: PolymerData, protocol: str, seed: int) -> str:
     return f'{polymer.uuid}|{protocol}|{seed}'
-
-
-def existing_submissions(keys: t.Iterable[str]) -> dict[str, orm.ProcessNode]:
-    """Processes already submitted for these campaign keys, unless they failed or were killed."""
-    query = orm.QueryBuilder().append(
-        orm.WorkflowNode, filters={f'extras.{EXTRA_CAMPAIGN}': {'in': list(keys)}}, project='*'
-    )
-    found = {}
-    for (node,) in query.all():
-        if node.is_excepted or node.is_killed or (node.is_finished and not node.is_finished_ok):
-            continue
-        found[node.base.extras.get(EXTRA_CAMPAIGN)] = node
-    return found
 
 
 def ensure_daemon(number_workers: int = 1, echo=print) -> None:
@@ -86,43 +71,3 @@ def build_inputs(
     seed = derive_seed(polymer.smiles, protocol, 0, 'conformer')
     builder = PolymerPropertiesWorkChain.get_builder_from_protocol(codes, polymer, protocol, overrides, seed=seed)
     return PolymerPropertiesWorkChain, builder, seed
-
-
-def submit_campaign(
-    polymers: list[PolymerData], protocol: str, codes: dict | None = None, overrides: dict | None = None
-) -> tuple[list[orm.ProcessNode], int]:
-    """Submit what is not yet submitted; return all the campaign's processes and how many were new."""
-    from aiida.engine import submit
-
-    codes = pipeline_codes() if codes is None else codes
-    plans = []
-    for polymer in polymers:
-        process, inputs, seed = build_inputs(polymer, protocol, codes, overrides)
-        plans.append((campaign_key(polymer, protocol, seed), process, inputs))
-    done = existing_submissions([key for key, _, _ in plans])
-    nodes, new = [], 0
-    for key, process, inputs in plans:
-        if key in done:
-            nodes.append(done[key])
-            continue
-        node = submit(inputs)
-        node.base.extras.set_many({EXTRA_CAMPAIGN: key, 'polyinf_protocol': protocol})
-        nodes.append(node)
-        new += 1
-    return nodes, new
-
-
-def wait(nodes: list[orm.ProcessNode], progress=None, interval: float = 1.0, timeout: float | None = None) -> None:
-    """Block until every process is terminated, updating ``progress`` (a tqdm bar) as they finish."""
-    start = time.monotonic()
-    done = 0
-    while True:
-        finished = sum(1 for node in nodes if orm.load_node(node.pk).is_terminated)
-        if progress is not None and finished > done:
-            progress.update(finished - done)
-        done = finished
-        if done == len(nodes):
-            return
-        if timeout is not None and time.monotonic() - start > timeout:
-            raise TimeoutError(f'{len(nodes) - done} process(es) still running after {timeout} s')
-        time.sleep(interval)
