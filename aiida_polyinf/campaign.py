@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from aiida import orm
 
 from .data.polymer import PolymerData
