@@ -370,7 +370,8 @@ def part_parallel(args, prep) -> dict:
     runs = []
     for i, name in enumerate(order):
         log(f'parallel {name} ({steps} steps)')
-        res = HandRun(os.path.join(args.workdir, f'par_{i}_{name}'), script, prep['data'], **configs[name]).start().wait()
+        res = HandRun(os.path.join(args.workdir, f'par_{i}_{name}'), script, prep['data'], **configs[name])
+        res = res.start().wait()
         res['config'] = name
         res['katom_steps_per_s'] = round(prep['atoms'] * steps / res['wall_s'] / 1000, 1)
         runs.append(res)

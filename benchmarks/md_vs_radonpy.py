@@ -277,9 +277,10 @@ def main():
         if r.get('density') is None:
             print(f'{r["name"]:8} {ref["id"]:7} failed: {r.get("workchain", r.get("error"))}')
             continue
-        print(f'{r["name"]:8} {ref["id"]:7} {r["cell"]["num_atoms"]:>5} {r["density"]:9.4f} {r["density_err"] or 0:6.4f} '
-              f'{ref["density"]:10.4f} {ref["density_std"]:6.4f} {100 * r["rel_diff"]:+6.1f}%  '
-              f'{"yes" if r["within_5pct"] else "NO":9} {r["total_s"]:6.0f} s (load {r["load_start"]} -> {r["load_end"]})')
+        print(f'{r["name"]:8} {ref["id"]:7} {r["cell"]["num_atoms"]:>5} {r["density"]:9.4f} '
+              f'{r["density_err"] or 0:6.4f} {ref["density"]:10.4f} {ref["density_std"]:6.4f} '
+              f'{100 * r["rel_diff"]:+6.1f}%  {"yes" if r["within_5pct"] else "NO":9} {r["total_s"]:6.0f} s '
+              f'(load {r["load_start"]} -> {r["load_end"]})')
 
     summary = {
         'what': 'density of the fast MD protocol (MdWorkChain via aiida.engine.run_get_node on a temporary embedded '
