@@ -7,8 +7,13 @@ sampling at 300 K and 1 atm, up to 4 additional 5 ns rounds until ``check_eq`` p
 thermo rows (init 2,000, width 2,000), thermo/dump every 1,000 steps, restarts every 10,000 steps.
 
 ``fast`` keeps every stage, temperature, pressure and force-field setting and shrinks the system and the step counts
-so that the whole run (packing + 21 steps + sampling) takes a few minutes on 2 cores. Run LAMMPS with ONE OpenMP
-thread per MPI rank on a shared machine: 2 threads on 2 busy cores measured 4-18 katom-step/s, 1 thread 66-95.
+so that the whole run (packing + 21 steps + sampling) takes a few minutes on 2 idle cores (48 min for PE at load 8-33).
+
+Run LAMMPS as ONE rank with ONE OpenMP thread on a shared machine: 2 threads on 2 busy cores measured 4-18
+katom-step/s, 1 thread 66-95; ``benchmarks/md_overhead.json`` (``parallel``) has 1 rank x 1 thread fastest, then 2 MPI
+ranks (``mpiexec -np 2``, 0.28-0.42x its speed), then 2 OpenMP threads (0.11-0.14x), at load 5-7 and at load 31-36.
+With the kernel's autogroup scheduling a session gets one share of the CPU however many threads it has, and each
+CalcJob is a session of its own under ``core.direct``: use the cores with several CalcJobs (trials, polymers) at once.
 
 - 4 chains of about 100 atoms (PE: 16 units) instead of 10 x 1,000: ~400 atoms, 1/25 of the atoms;
 - packing 1,000 / 5,000 / 5,000 steps instead of 20,000 / 1,000,000 / 1,000,000 (1/200 for heating and compression);
@@ -19,7 +24,15 @@ thread per MPI rank on a shared machine: 2 threads on 2 busy cores measured 4-18
 - PPPM accuracy 1e-5 instead of 1e-6 (cheaper for a small, short run);
 - restarts every 5,000 steps.
 
-The properties of a ``fast`` run are not converged (20 ps, 600 atoms): they test the machinery, not the physics.
+The properties of a ``fast`` run are not converged (20 ps, ~400 atoms): they test the machinery, not the physics.
+``benchmarks/md_vs_radonpy.py`` compares its density with PI1070 for PE and PS (``benchmarks/md_vs_radonpy.json``).
+
+Optional key ``charge_model``: ``resp`` (default, the QM stage's RESP charges) or ``gasteiger`` (RadonPy's Gasteiger
+charges; the QM charges are then not read), e.g. ``MdWorkChain.get_builder_from_protocol(..., overrides={'parameters':
+{'charge_model': 'gasteiger'}})``.
+
+``moderate`` for one polymer is ``polyinf run FILE --protocol moderate``; its cost on a 2-core machine is in
+``benchmarks/md_vs_radonpy.json`` (``moderate_cost``) and the README.
 """
 
 from __future__ import annotations
