@@ -275,6 +275,7 @@ def main(argv=None):
     parser.add_argument('--speed', type=pathlib.Path, default=HERE / 'ml_speed.json',
                         help='the JSON of benchmarks/ml_speed.py')
     parser.add_argument('--out', type=pathlib.Path, default=HERE / 'ml_pi1070.md')
+    parser.add_argument('--note', default='', help='a paragraph on where the results files came from')
     args = parser.parse_args(argv)
     if args.results is None:
         parser.error('--results: run benchmarks/ml_speed.py --out RUN first, then pass RUN/a ... RUN/f')
@@ -287,7 +288,8 @@ def main(argv=None):
     png_dir = args.out.with_suffix('')
     png_dir.mkdir(parents=True, exist_ok=True)
     keep = ['scaling_range_density.png', 'scaling_similarity_density.png', 'parity_scaling_range_density_n100.png',
-            'interpolation_density.png', 'variety_density.png', 'variety_bulk_modulus.png',
+            'interpolation_density.png', 'interpolation_thermal_conductivity.png', 'interpolation_Cp.png',
+            'interpolation_bulk_modulus.png', 'variety_density.png', 'variety_bulk_modulus.png',
             'scaling_range_thermal_conductivity.png', 'scaling_range_Cp.png', 'scaling_range_bulk_modulus.png']
     for name in keep:
         for d in args.results:
@@ -314,6 +316,8 @@ def main(argv=None):
              'inner-CV errors. Range extrapolation (b, d-range) uses each target\'s own rows (the partition is the '
              'target\'s top 30 %). In (e) the K = 1, 3, 9 labels of one N share the polymers and the inner folds.\n',
              f"**Seed headline.** {SEED['headline']}.\n"]
+    if args.note:
+        lines.append(f'**Provenance of the results files.** {args.note}\n')
     seed_verdicts = seed_section(parts, gnn_parts, lines)
     lines.append('**Plainly:** ' + '; '.join(f'{t}: {_plain(v)}' for t, v in seed_verdicts.items()) + '. '
                  + ORDERING_NOTE + '\n')

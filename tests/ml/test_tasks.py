@@ -89,3 +89,29 @@ def test_frozen_splits_are_reused(frame, tmp_path):
     again, _ = _records(frame, 'range', ['density'], ['qm'], tmp_path, 'frozen')
     assert [f['unit'] for f in again[('density', 'extrapolation_range', 'qm', 'pls')]['folds']] == \
         [u['name'] for u in splits['units']]
+
+
+def test_variety_labelled_and_k_conditions_share_polymers(frame, tmp_path):
+    from aiida_polyinf.ml import variety as V
+
+    frame = frame.copy()
+    for name in ('density', 'Cp'):
+        frame[f'{name}_std'] = 0.05 * frame[name].abs()
+        frame[f'{name}_count'] = 5
+    config = _config(['density', 'Cp'])
+    config['tasks']['variety'].update(targets=['density', 'Cp'], descriptors='qm', n_polymers=[20, 40], n_runs=[1, 3],
+                                      repeats=2)
+    bench = T.Bench(frame, config, cache=tmp_path / 'cache', n_jobs=1, progress=False)
+    res = T.run_variety(bench)
+    assert res['note'] == V.SIMULATED_NOTE and 'simulated from PI1070 spread' in res['note']
+    for rec in res['records']:
+        assert rec['note'] == V.SIMULATED_NOTE
+        assert set(rec['summary']) == {'20x1', '20x3', '40x1', '40x3'}
+        for n in (20, 40):
+            for a, b in zip(rec['cells'][f'{n}x1'], rec['cells'][f'{n}x3']):
+                assert a['train_ids'] == b['train_ids']  # K conditions of one N and repeat: the same polymers
+        assert not set(rec['test_ids']) & set(rec['cells']['40x1'][0]['train_ids'])
+    # the repeats computed in parallel jobs equal the sequential function
+    seq = V.variety_volume(frame, bench.desc.matrix('qm')[0], 'density', config['grids']['krr'], [20, 40], [1, 3], 2,
+                           0.2, 4, bench.seed)
+    _close(seq['summary'], res['records'][0]['summary'])
