@@ -170,25 +170,39 @@ def speed_section(path, timing, lines):
     if path and pathlib.Path(path).exists():
         sp = json.loads(pathlib.Path(path).read_text())
         tot = sp.get('total_a_to_e', {})
-        lines.append(f"From `benchmarks/{pathlib.Path(path).name}` (`benchmarks/ml_speed.py`, {sp.get('jobs')} worker "
-                     f"processes on {sp.get('cpus')} cores, started {sp.get('started_utc')}). The machine was shared "
-                     'with other jobs: the load averages (1, 5, 15 min) say how busy; the CPU seconds (this process '
-                     'and its workers) are the work itself, independent of the load.\n')
-        lines.append('| task | wall s | CPU s | load before | load after |')
-        lines.append('|---|---|---|---|---|')
-        for letter, t in sp.get('tasks', {}).items():
-            lines.append(f"| ({letter}) {t['task']} | {t['wall_seconds']:.0f} | {t['cpu_seconds']:.0f} | "
-                         f"{t['load_before']} | {t['load_after']} |")
-        lines.append(f"| **(a)-(e)** | **{tot.get('wall_seconds', 0):.0f}** | **{tot.get('cpu_seconds', 0):.0f}** | "
-                     f"{sp.get('load_start')} | |")
+        lines.append(f"From `benchmarks/{pathlib.Path(path).name}` (`benchmarks/ml_speed.py`). "
+                     + sp.get('conditions', '') + '\n')
+        if sp.get('tasks'):
+            lines.append(f"{sp.get('jobs')} worker processes on {sp.get('cpus')} cores, started {sp.get('started_utc')}.\n")
+            lines.append('| task | wall s | CPU s | load before | load after |')
+            lines.append('|---|---|---|---|---|')
+            for letter, t in sp['tasks'].items():
+                lines.append(f"| ({letter}) {t['task']} | {t['wall_seconds']:.0f} | {t['cpu_seconds']:.0f} | "
+                             f"{t['load_before']} | {t['load_after']} |")
+            lines.append(f"| completed of (a)-(e) | {tot.get('wall_seconds', 0):.0f} | {tot.get('cpu_seconds', 0):.0f} | "
+                         f"{sp.get('load_start')} | |\n")
+        if sp.get('tasks_not_completed'):
+            lines.append(f"**Not completed in time:** ({'), ('.join(sp['tasks_not_completed'])}).\n")
+        cmp = sp.get('old_vs_new_cpu_seconds_per_unit', {})
+        if cmp.get('units'):
+            lines.append('CPU seconds per nested-CV unit, previous code vs now (' + cmp.get('note', '') + '):\n')
+            lines.append('| unit | before | now | speed-up |')
+            lines.append('|---|---|---|---|')
+            for name, v in cmp['units'].items():
+                lines.append(f"| {name} | {v['old_cpu_s']} | {v['new_cpu_s']} | {v['speedup']}× |")
+            lines.append('')
         d = sp.get('descriptor_cache_load', {})
-        lines.append(f"\nDescriptor matrices from the on-disk cache: {d.get('wall_seconds', 0):.0f} s (reported apart). "
-                     'The one-time FF descriptor cache for the 1,077 PI1070 polymers took 977 s wall with 2 workers '
+        if d:
+            lines.append(f"Descriptor matrices from the on-disk cache: {d.get('wall_seconds', 0):.0f} s (reported apart).")
+        lines.append('The one-time FF descriptor cache for the 1,077 PI1070 polymers took 977 s wall with 2 workers '
                      'at load ~10 (10 large polyimides hit the 60 s timeout and are recorded as failures, their rows '
                      'imputed); ECFP and RDKit 2D take seconds.\n')
         for name, g in sp.get('gnn', {}).items():
-            lines.append(f"- graph network {name}: {g.get('gnn_seconds') or 0:.0f} s fitting, "
-                         f"load {g.get('load_average')} (separate run, reported apart)")
+            if g.get('completed') is False:
+                lines.append(f"- graph network {name}: not completed in time ({g.get('budget')})")
+            else:
+                lines.append(f"- graph network {name}: {g.get('gnn_seconds') or 0:.0f} s fitting, "
+                             f"load {g.get('load_average')} ({g.get('budget')}; separate run, reported apart)")
         lines.append('')
     lines.append('Per-task timing recorded in the results files:\n\n```\n' + json.dumps(timing, indent=1, default=str)
                  + '\n```\n')
