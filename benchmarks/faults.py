@@ -225,14 +225,14 @@ def inject(base: str, deadline: float) -> None:
         inject_pyscf()
     if not done('kill -9 daemon worker'):
         inject_worker()
+    if not done('unreachable computer'):  # early: the resumed QM job needs its time
+        inject_unreachable(base)
     if not done('kill -9 lmp'):
         inject_lmp(deadline)
     if not done('RabbitMQ restart'):
         inject_rabbitmq()
     if not done('PostgreSQL restart'):
         inject_postgres()
-    if not done('unreachable computer'):
-        inject_unreachable(base)
 
 
 def inject_pyscf():
@@ -415,7 +415,7 @@ def main() -> None:
     inject(args.base, deadline)
 
     for name in names:
-        check_campaign(name, 'first_pass', max(60, deadline - time.monotonic()))
+        check_campaign(name, 'first_pass', max(5, deadline - time.monotonic()))
     STATE['integrity_first_pass'] = F.integrity(TOP_LABELS, since)
     event(f'integrity after the campaigns: {STATE["integrity_first_pass"]}')
     STATE['md_equilibration'] = md_equilibration(STATE['campaigns'].get('md', {}).get('chains', []))
@@ -423,7 +423,7 @@ def main() -> None:
         'PyscfCalculation', 'LammpsCalculation', 'PyscfBaseWorkChain', 'LammpsBaseWorkChain', 'QmWorkChain', TOP)}
     save()
     for name in names:
-        restart_failed(name, max(120, deadline - time.monotonic()))
+        restart_failed(name, max(30, deadline - time.monotonic()))
     STATE['integrity_final'] = F.integrity(TOP_LABELS, since)
     STATE['storage_maintain_dry_run'] = F.storage_maintain_dry_run(PROFILE)
     STATE['nodes_end'] = F.node_count()

@@ -107,7 +107,9 @@ def delete_profile(profile: str) -> str:
                 env[key.strip()] = value.strip()
     result = subprocess.run([str(BIN / 'verdi'), 'profile', 'delete', '--force', '--delete-data', profile],
                             capture_output=True, text=True, env=env, timeout=900)
-    return f'rc {result.returncode} {result.stdout[-300:]} {result.stderr[-300:]}'
+    # only the verdict: verdi echoes the profile's storage config, database password included
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if 'Success' in line or 'Deleted' in line]
+    return f'rc {result.returncode}: {"; ".join(lines)}'
 
 
 def main() -> None:
