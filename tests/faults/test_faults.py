@@ -145,6 +145,14 @@ def campaign(tmp_path_factory):
         delete_env = dict(env, PGHOST=superuser['host'], PGPORT=str(superuser['port']), PGUSER=superuser['user'],
                           PGPASSWORD=superuser['password'])
         run([verdi, 'profile', 'delete', '--force', '--delete-data', name], delete_env, tmp, check=False)
+        from aiida.manage.external.postgres import Postgres
+
+        postgres = Postgres(dbinfo=superuser, interactive=False, quiet=True, try_sudo=False)
+        for leftover in (f'aiida-{name}',):  # verdi drops the database, not its user
+            if postgres.db_exists(leftover):
+                postgres.drop_db(leftover)
+            if postgres.dbuser_exists(leftover):
+                postgres.drop_dbuser(leftover)
 
 
 def test_faults_were_injected(campaign):
