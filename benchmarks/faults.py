@@ -67,6 +67,10 @@ CAMPAIGNS = {
     'scf': {'smiles': ['*CC*'], 'overrides': {'stages': ['intake', 'qm'], 'qm': {
         'max_iterations': 2, 'parameters': {'method': {'scf': {'max_cycle': 1}}}}}},
     'md': {'smiles': ['*CC(*)C'], 'overrides': MD_OVERRIDES},
+    # a second MD run, longer sampling, so that lmp runs long enough to be killed and to reach its timer timeout
+    'md2': {'smiles': ['*CC*'], 'overrides': {**MD_OVERRIDES, 'md': {
+        **MD_OVERRIDES['md'], 'options': {'max_wallclock_seconds': 20},
+        'parameters': {**MD_OVERRIDES['md']['parameters'], 'sampling': {'steps': 20000}}}}},
     'unreachable': {'smiles': ['*CC*'], 'overrides': {'stages': ['intake', 'qm']}, 'computer': 'flaky'},
 }
 
@@ -264,7 +268,7 @@ def inject_worker():
 def inject_lmp(deadline):
     # kill -9 lmp of the md campaign (when it runs) -- waits at most 15 min for LAMMPS to start
     row('kill -9 lmp', nodes_before=F.node_count())
-    pid = F.wait_for_pid('lmp', timeout=max(10, min(900, deadline - time.monotonic() - 600)))
+    pid = F.wait_for_pid('lmp', timeout=min(900, max(120, deadline - time.monotonic() - 120)))
     if pid:
         time.sleep(5)
         ok = F.kill9(pid)
@@ -392,6 +396,9 @@ def main() -> None:
         load_profile(PROFILE, allow_switch=True)
         since = STATE['since_pk']
         event('resumed (the first orchestrator looked for AIIDA_PATH=<base>/aiida, the daemon sets <base>/aiida/.aiida)')
+        for name in names:
+            if name not in STATE['campaigns']:
+                submit(name, CAMPAIGNS[name])
     else:
         save()
         setup_profile(args.base)
@@ -419,6 +426,8 @@ def main() -> None:
     STATE['integrity_first_pass'] = F.integrity(TOP_LABELS, since)
     event(f'integrity after the campaigns: {STATE["integrity_first_pass"]}')
     STATE['md_equilibration'] = md_equilibration(STATE['campaigns'].get('md', {}).get('chains', []))
+    if 'md2' in STATE['campaigns']:
+        STATE['md2_equilibration'] = md_equilibration(STATE['campaigns']['md2'].get('chains', []))
     STATE['exit_codes'] = {label: exit_codes_of(label, since) for label in (
         'PyscfCalculation', 'LammpsCalculation', 'PyscfBaseWorkChain', 'LammpsBaseWorkChain', 'QmWorkChain', TOP)}
     save()
@@ -455,7 +464,8 @@ def summarise() -> None:
     mapping = {
         'kill -9 PySCF driver.py': ('c1', True), 'kill -9 daemon worker': ('c1', True),
         'RabbitMQ restart': ('c1', True), 'PostgreSQL restart': ('c1', True),
-        'kill -9 lmp': ('md', True), 'walltime (LAMMPS timer timeout)': ('md', True),
+        'kill -9 lmp': ('md2' if 'md2' in camp else 'md', True),
+        'walltime (LAMMPS timer timeout)': ('md2' if 'md2' in camp else 'md', True),
         'MD never equilibrates': ('md', True), 'unreachable computer': ('unreachable', True),
         'SCF never converges': ('scf', False),
     }
