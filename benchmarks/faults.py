@@ -16,6 +16,8 @@ daemon runs 2 workers. Campaigns (``fast`` protocol, tiny molecules, each with i
   no additional round) whose LAMMPS jobs get ``max_wallclock_seconds = 40`` (LAMMPS ``timer timeout``: exit 430,
   continued from the timeout restart file); one ``lmp`` is killed with -9; the run does not equilibrate and records
   ``converged: false``.
+- ``md2``: *CC* with the same MD but 20,000 sampling steps and ``max_wallclock_seconds = 20``, for a machine with
+  little load (where ``md`` ends before LAMMPS' timeout and before an ``lmp`` can be caught): exits 450 and 430.
 - ``unreachable``: *CC* (QM only) with its PySCF code on a computer ``flaky`` (core.local) whose work directory cannot
   be created (a plain file is in its place): the upload fails, AiiDA's exponential backoff retries, then the process
   pauses; the file is removed and ``verdi process play`` resumes it.
@@ -23,7 +25,12 @@ daemon runs 2 workers. Campaigns (``fast`` protocol, tiny molecules, each with i
 After the campaigns: every chain terminated (finished, or failed with a named exit code), an integrity check (no
 non-terminal process, no orphan, no terminated caller with a live child, every CalcJob has its code), ``verdi
 storage maintain --dry-run``, then ``polyinf restart-failed`` per campaign and the same checks again. Writes
-``benchmarks/faults.json`` after every step, so a partial table exists if the run is cut short.
+``benchmarks/faults.json`` after every step, so a partial table exists if the run is cut short. ``--resume`` picks a
+cut-short run up again without repeating the faults already injected; ``--only`` chooses campaigns.
+
+Measured (faults.json): after the RabbitMQ stop/start the process tasks were gone (nothing moved until ``verdi
+process repair``, daemon stopped), and after the PostgreSQL restart the workers' sessions stayed in
+PendingRollbackError until the daemon was restarted. This script does not do those repairs itself: an operator does.
 """
 
 from __future__ import annotations
