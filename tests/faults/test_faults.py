@@ -6,8 +6,8 @@ The subset of benchmarks/faults.py that fits CI. The profile lives in a fresh AI
 deleted with its database at the end. Processes are found by the AIIDA_PATH in their environment, never by name.
 Skipped (with the reason) where setup/services.sh cannot start PostgreSQL and RabbitMQ.
 
-Measured: 3 passed in 268 s on the shared 2-core machine while its load average fell from about 28 to 7 (not an idle
-machine); with the full `fast` QM properties it took 30 min at load 35 (wall-time restarts), hence CHEAP below.
+Measured on the shared 2-core machine: 3 passed in 143 s at load average 2-5, 268 s while the load fell from about 28
+to 7; with the full `fast` QM properties it took 30 min at load 35 (wall-time restarts), hence CHEAP below.
 """
 
 from __future__ import annotations
