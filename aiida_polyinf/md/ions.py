@@ -78,19 +78,9 @@ PROTOCOLS = {'fast': FAST, 'moderate': MODERATE}
 
 def get_protocol(name: str, overrides: dict | None = None) -> dict:
     """A deep copy of an ion protocol with ``overrides`` merged in key by key."""
-    if name not in PROTOCOLS:
-        raise KeyError(f'unknown ion protocol {name!r}; known: {sorted(PROTOCOLS)}')
-    out = copy.deepcopy(PROTOCOLS[name])
+    from .levels import pick_protocol
 
-    def merge(base, extra):
-        for key, value in (extra or {}).items():
-            if isinstance(value, dict) and isinstance(base.get(key), dict):
-                merge(base[key], value)
-            else:
-                base[key] = copy.deepcopy(value)
-
-    merge(out, overrides)
-    return out
+    return pick_protocol(PROTOCOLS, name, overrides, 'ion')
 
 
 def atom_types_in(data_text: str) -> int:

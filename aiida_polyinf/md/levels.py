@@ -126,18 +126,24 @@ FAST.update(
 PROTOCOLS = {'fast': FAST, 'moderate': MODERATE}
 
 
+def merge_into(base: dict, extra: dict | None) -> None:
+    """Merge ``extra`` into ``base`` in place, nested dicts key by key (values deep-copied)."""
+    for key, value in (extra or {}).items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge_into(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+
+
+def pick_protocol(protocols: dict, name: str, overrides: dict | None = None, kind: str = 'MD') -> dict:
+    """A deep copy of ``protocols[name]`` with ``overrides`` merged in (shared by the MD, NEMD and ion protocols)."""
+    if name not in protocols:
+        raise KeyError(f'unknown {kind} protocol {name!r}; known: {sorted(protocols)}')
+    out = copy.deepcopy(protocols[name])
+    merge_into(out, overrides)
+    return out
+
+
 def get_protocol(name: str, overrides: dict | None = None) -> dict:
     """A deep copy of a protocol, with ``overrides`` merged in (nested dicts merged key by key)."""
-    if name not in PROTOCOLS:
-        raise KeyError(f'unknown MD protocol {name!r}; known: {sorted(PROTOCOLS)}')
-    out = copy.deepcopy(PROTOCOLS[name])
-
-    def merge(base, extra):
-        for key, value in (extra or {}).items():
-            if isinstance(value, dict) and isinstance(base.get(key), dict):
-                merge(base[key], value)
-            else:
-                base[key] = copy.deepcopy(value)
-
-    merge(out, overrides)
-    return out
+    return pick_protocol(PROTOCOLS, name, overrides, 'MD')

@@ -81,19 +81,9 @@ EXTRA_THERMO = ('f_mp', 'v_heatflux')
 
 def get_protocol(name: str, overrides: dict | None = None) -> dict:
     """A deep copy of a NEMD protocol with ``overrides`` merged in key by key."""
-    if name not in PROTOCOLS:
-        raise KeyError(f'unknown NEMD protocol {name!r}; known: {sorted(PROTOCOLS)}')
-    out = copy.deepcopy(PROTOCOLS[name])
-    _merge(out, overrides or {})
-    return out
+    from .levels import pick_protocol
 
-
-def _merge(base: dict, extra: dict) -> None:
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = copy.deepcopy(value)
+    return pick_protocol(PROTOCOLS, name, overrides, 'NEMD')
 
 
 def total_steps(p: dict) -> int:
