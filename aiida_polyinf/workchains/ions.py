@@ -16,7 +16,7 @@ from ..calculations.nemd import ion_mobility
 from ..data.polymer import PolymerData
 from ..md.ions import SPECIES, get_protocol
 from .lammps_base import LammpsBaseWorkChain
-from .nemd import LAMMPS_EXCLUDE, lammps_builder_inputs
+from .nemd import LAMMPS_EXCLUDE, cell_stage_builder
 from .protocols import ProtocolMixin
 
 
@@ -43,18 +43,7 @@ class IonMobilityWorkChain(ProtocolMixin, WorkChain):
     @classmethod
     def get_builder_from_protocol(cls, code, polymer, cell, protocol=None, overrides=None, seed: int = 12345,
                                   trial: int = 0):
-        protocol = protocol or cls.get_default_protocol()
-        inputs = cls.get_protocol_inputs(protocol, overrides)
-        builder = cls.get_builder()
-        builder.polymer = polymer
-        if cell is not None:
-            builder.cell = cell
-        builder.parameters = orm.Dict(get_protocol(inputs['level'], inputs.get('parameters')))
-        builder.seed = orm.Int(seed)
-        builder.trial = orm.Int(trial)
-        builder.protocol = orm.Str(protocol)
-        lammps_builder_inputs(builder.lammps, code, inputs)
-        return builder
+        return cell_stage_builder(cls, code, polymer, cell, protocol, overrides, seed, trial, get_protocol)
 
     def run_ions(self):
         inputs = AttributeDict(self.exposed_inputs(LammpsBaseWorkChain, 'lammps'))

@@ -24,12 +24,24 @@ from .protocols import ProtocolMixin, recursive_merge
 LAMMPS_EXCLUDE = ('lammps.data', 'lammps.parameters', 'lammps.parent_folder', 'lammps.topology')
 
 
-def lammps_builder_inputs(builder_namespace, code, inputs: dict) -> None:
-    """Fill an exposed ``LammpsBaseWorkChain`` namespace from a protocol's inputs (shared by NEMD and ions)."""
-    builder_namespace.max_iterations = orm.Int(inputs['max_iterations'])
-    builder_namespace.lammps.code = code
-    builder_namespace.lammps.metadata.options = recursive_merge(inputs['options'], {})
-    builder_namespace.lammps.settings = orm.Dict(inputs.get('settings', {}))
+def cell_stage_builder(process, code, polymer, cell, protocol, overrides, seed, trial, get_level):
+    """A builder of a property stage that runs LAMMPS on an equilibrated cell (NEMD, ions), from its protocol:
+    ``get_level(name, overrides)`` gives the stage's parameters dict. Shared by both stages."""
+    protocol = protocol or process.get_default_protocol()
+    inputs = process.get_protocol_inputs(protocol, overrides)
+    builder = process.get_builder()
+    builder.polymer = polymer
+    if cell is not None:
+        builder.cell = cell
+    builder.parameters = orm.Dict(get_level(inputs['level'], inputs.get('parameters')))
+    builder.seed = orm.Int(seed)
+    builder.trial = orm.Int(trial)
+    builder.protocol = orm.Str(protocol)
+    builder.lammps.max_iterations = orm.Int(inputs['max_iterations'])
+    builder.lammps.lammps.code = code
+    builder.lammps.lammps.metadata.options = recursive_merge(inputs['options'], {})
+    builder.lammps.lammps.settings = orm.Dict(inputs.get('settings', {}))
+    return builder
 
 
 class NemdThermalConductivityWorkChain(ProtocolMixin, WorkChain):
@@ -70,19 +82,9 @@ class NemdThermalConductivityWorkChain(ProtocolMixin, WorkChain):
     @classmethod
     def get_builder_from_protocol(cls, code, polymer, cell, protocol=None, overrides=None, md_properties=None,
                                   seed: int = 12345, trial: int = 0):
-        protocol = protocol or cls.get_default_protocol()
-        inputs = cls.get_protocol_inputs(protocol, overrides)
-        builder = cls.get_builder()
-        builder.polymer = polymer
-        if cell is not None:
-            builder.cell = cell
+        builder = cell_stage_builder(cls, code, polymer, cell, protocol, overrides, seed, trial, get_protocol)
         if md_properties is not None:
             builder.md_properties = md_properties
-        builder.parameters = orm.Dict(get_protocol(inputs['level'], inputs.get('parameters')))
-        builder.seed = orm.Int(seed)
-        builder.trial = orm.Int(trial)
-        builder.protocol = orm.Str(protocol)
-        lammps_builder_inputs(builder.lammps, code, inputs)
         return builder
 
     def setup(self):
