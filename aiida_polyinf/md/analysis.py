@@ -148,11 +148,11 @@ def thermo_properties(df, temp: float, press: float, analysis: dict, n_blocks: i
     return res
 
 
-def read_dump(path: str):
-    """Frames of a ``custom id mol xu yu zu`` dump (sorted by id): (timesteps, xyz[frames, atoms, 3] in A)."""
-    steps, frames = [], []
-    with open(path) as handle:
-        lines = handle.read().splitlines()
+def parse_dump(text: str, columns: tuple[str, ...] = ()):
+    """Frames of a ``custom id ... xu yu zu`` dump text, sorted by id: (timesteps, xyz[frames, atoms, 3] in A,
+    ``{column: values of the first frame}`` for the extra ``columns``, e.g. ``('type',)``)."""
+    steps, frames, first = [], [], {}
+    lines = text.splitlines()
     i = 0
     while i < len(lines):
         if lines[i].startswith('ITEM: TIMESTEP'):
@@ -165,12 +165,21 @@ def read_dump(path: str):
             if len(block) < n:
                 break  # truncated last frame (killed run)
             order = np.argsort(block[:, idc])
+            if not frames:
+                first = {c: block[order][:, header.index(c)] for c in columns}
             steps.append(step)
             frames.append(block[order][:, cols])
             i += 9 + n
         else:
             i += 1
-    return np.array(steps), np.array(frames)
+    return np.array(steps), np.array(frames), first
+
+
+def read_dump(path: str):
+    """Frames of a ``custom id mol xu yu zu`` dump (sorted by id): (timesteps, xyz[frames, atoms, 3] in A)."""
+    with open(path) as handle:
+        steps, frames, _ = parse_dump(handle.read())
+    return steps, frames
 
 
 def _nematic(xyz: np.ndarray, groups: list[np.ndarray]) -> float:

@@ -122,30 +122,12 @@ def insertion_lines(p: dict, atom_types: int, seed: int) -> list[str]:
 # ----------------------------------------------------------------------------------------------------- analysis
 def read_ion_dump(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``ions.dump`` (``id type xu yu zu``, sorted): steps (n,), types (atoms,), positions (n, atoms, 3)."""
-    steps, frames, types = [], [], None
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        if lines[i].startswith('ITEM: TIMESTEP'):
-            step = int(lines[i + 1])
-            count = int(lines[i + 3])
-            header = lines[i + 8].split()[2:]
-            rows = [line.split() for line in lines[i + 9:i + 9 + count]]
-            if len(rows) < count:
-                break  # cut short
-            col = {name: k for k, name in enumerate(header)}
-            rows.sort(key=lambda r: int(r[col['id']]))
-            xyz = np.array([[float(r[col['xu']]), float(r[col['yu']]), float(r[col['zu']])] for r in rows])
-            if types is None:
-                types = np.array([int(r[col['type']]) for r in rows])
-            steps.append(step)
-            frames.append(xyz)
-            i += 9 + count
-        else:
-            i += 1
-    if not frames:
+    from .analysis import parse_dump
+
+    steps, frames, first = parse_dump(text, ('type',))
+    if not len(frames):
         raise ValueError('no complete frame in the ion dump')
-    return np.asarray(steps), types, np.asarray(frames)
+    return steps, first['type'].astype(int), frames
 
 
 def msd_per_atom(positions: np.ndarray, max_lag: int) -> np.ndarray:
