@@ -21,7 +21,7 @@ def use_temporary_profile(directory: str, name: str = 'bench'):
     os.environ['AIIDA_PATH'] = directory
     from aiida.manage.configuration import get_config, load_profile
 
-    from aiida_polyinf.profile import ensure_codes, ensure_localhost, ensure_profile
+    from aiida_polyinf.profiles.setup import ensure_codes, ensure_localhost, ensure_profile
 
     config = get_config(create=True)
     profile, _ = ensure_profile(config, name)

@@ -139,7 +139,7 @@ def build(n_polymers: int, seed: int = 0) -> dict:
     from aiida_polyinf import properties
     from aiida_polyinf.data.polymer import PolymerData
     from aiida_polyinf.export.bulk import GraphBatch, add_to_group
-    from aiida_polyinf.export.values import build_values
+    from aiida_polyinf.common.values import build_values
 
     @calcfunction
     def bench_qm(polymer):  # stand-ins whose records are written; never run

@@ -129,7 +129,7 @@ def ensure_flaky(base: str):
     from aiida import orm
     from aiida.common.exceptions import NotExistent
 
-    from aiida_polyinf.profile import code_specs
+    from aiida_polyinf.profiles.setup import code_specs
 
     try:
         computer = orm.load_computer('flaky')
@@ -175,8 +175,8 @@ def submit(name: str, spec: dict) -> list[int]:
     from aiida import orm
     from aiida.engine import submit as aiida_submit
 
-    from aiida_polyinf.campaign import EXTRA_CAMPAIGN, build_inputs, group_polymers, pipeline_codes
-    from aiida_polyinf.intake import import_rows
+    from aiida_polyinf.campaign import EXTRA_CAMPAIGN, CampaignItem, build_inputs, group_polymers, pipeline_codes
+    from aiida_polyinf.campaign.intake import import_rows
 
     group = f'faults/{name}'
     import_rows([{'id': f'{name}{i}', 'smiles': s} for i, s in enumerate(spec['smiles'])], group, source='faults')
@@ -186,9 +186,9 @@ def submit(name: str, spec: dict) -> list[int]:
         codes['lmp'] = None
     pks = []
     for polymer in polymers:
-        _, builder, seed = build_inputs(polymer, 'fast', codes, spec['overrides'])
-        node = aiida_submit(builder)
-        node.base.extras.set_many({EXTRA_CAMPAIGN: f'{polymer.uuid}|fast|{seed}|{name}',
+        item = CampaignItem.of(polymer, 'fast')
+        node = aiida_submit(build_inputs(item, codes, spec['overrides']))
+        node.base.extras.set_many({EXTRA_CAMPAIGN: f'{item.key}|{name}',
                                    'polyinf_protocol': f'faults-{name}'})
         pks.append(node.pk)
     STATE['campaigns'][name] = {'group': group, 'smiles': spec['smiles'], 'chains': pks,

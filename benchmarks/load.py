@@ -98,7 +98,7 @@ def one_backend(backend: str, n: int, timeout: float, batch_poll: float = 5.0) -
 def delete_profile(profile: str) -> str:
     env = dict(os.environ)
     if profile.endswith('-pg'):
-        from aiida_polyinf.profile import postgres_env_path
+        from aiida_polyinf.profiles.setup import postgres_env_path
 
         path = postgres_env_path()
         if path.is_file():

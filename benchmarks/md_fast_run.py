@@ -12,7 +12,8 @@ import subprocess
 import time
 
 from aiida_polyinf.ff.typing import type_polymer
-from aiida_polyinf.md import analysis, inputs, levels, logs
+from aiida_polyinf import protocols
+from aiida_polyinf.md import analysis, inputs, logs
 from aiida_polyinf.md.cell import make_cell
 
 
@@ -24,7 +25,7 @@ def main():
     parser.add_argument('--lmp', default=os.path.join(os.path.dirname(__file__), '..', '.venv', 'bin', 'lmp'))
     args = parser.parse_args()
     os.makedirs(args.workdir, exist_ok=True)
-    p = levels.get_protocol('fast')
+    p = protocols.parameters('md', 'fast')
     t0 = time.time()
     typed = type_polymer(args.smiles, charge_model='gasteiger', n_atoms=p['cell']['atoms_per_chain'], seed=3)
     info = make_cell(typed.chain, args.workdir, p['cell']['n_chains'], seed=5)

@@ -93,7 +93,8 @@ def lammps_times(path: str) -> dict:
 def prepare(workdir: str) -> dict:
     """The packed PE cell (packing.data) and its topology, made once."""
     from aiida_polyinf.ff.typing import type_polymer
-    from aiida_polyinf.md import inputs, levels
+    from aiida_polyinf import protocols
+    from aiida_polyinf.md import inputs
     from aiida_polyinf.md.cell import make_cell
 
     prep = os.path.join(workdir, 'prep')
@@ -101,7 +102,7 @@ def prepare(workdir: str) -> dict:
     if os.path.exists(os.path.join(prep, 'packing.data')) and os.path.exists(info_path):
         return json.load(open(info_path))
     os.makedirs(prep, exist_ok=True)
-    p = levels.get_protocol('fast')
+    p = protocols.parameters('md', 'fast')
     typed = type_polymer('*CC*', charge_model='gasteiger', n_atoms=p['cell']['atoms_per_chain'], seed=3)
     cell = make_cell(typed.chain, prep, p['cell']['n_chains'], seed=5)
     inputs.write_stage(prep, 'packing', p, data_file='cell.data', seed=SEED)
@@ -117,9 +118,9 @@ def prepare(workdir: str) -> dict:
 
 
 def protocol(steps: int) -> dict:
-    from aiida_polyinf.md import levels
+    from aiida_polyinf import protocols
 
-    return levels.get_protocol('fast', {'sampling': {'steps': int(steps)}})
+    return protocols.parameters('md', 'fast', {'sampling': {'steps': int(steps)}})
 
 
 def render(steps: int) -> str:

@@ -175,9 +175,10 @@ def run_one(name: str, smiles: str, workdir: str, charges_model: str, smoke: boo
 
 def moderate_speed(data_file: str, workdir: str, steps: int = 200) -> dict:
     """katom-step/s of moderate's force field on a 3x3x3 replica of a packed fast cell, and the implied cost."""
-    from aiida_polyinf.md import inputs, levels
+    from aiida_polyinf import protocols
+    from aiida_polyinf.md import inputs
 
-    p = levels.get_protocol('moderate', {'sampling': {'steps': steps}, 'thermo_every': 50, 'dump_every': 10 ** 7,
+    p = protocols.parameters('md', 'moderate', {'sampling': {'steps': steps}, 'thermo_every': 50, 'dump_every': 10 ** 7,
                                          'restart_every': 10 ** 7})
     script = inputs.render_stage('sampling', p, data_file=os.path.basename(data_file), seed=7)
     lines = script.splitlines()
@@ -199,7 +200,7 @@ def moderate_speed(data_file: str, workdir: str, steps: int = 200) -> dict:
     atoms = int(re.findall(r'with (\d+) atoms', text)[-1])
     loop = float(re.findall(r'Loop time of ([\d.eE+-]+) on', text)[-1])
     speed = atoms * steps / loop / 1000.0
-    m = levels.get_protocol('moderate')
+    m = protocols.parameters('md', 'moderate')
     heavy = m['packing']['heat_steps'] + m['packing']['compress_steps']
     eq = sum(sum(row) for row in m['eq21']['step_list'])
     base = eq + m['sampling']['steps']

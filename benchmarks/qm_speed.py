@@ -2,9 +2,9 @@
 
 For the N smallest CH3-capped repeat units of PI1070 (<= 12 heavy atoms; '*' -> C, add H,
 ETKDG + MMFF with seed 0) the driver runs twice in the same process environment:
-  ours  = levels.MODERATE        (optimisation steps: DF + grid level 1 + conv_tol 1e-7;
-                                  final SCF from the last density; properties reuse it)
-  stock = levels.MODERATE_STOCK  (every optimisation step at grid 3 / conv_tol 1e-9, no DF)
+  ours  = the moderate QM parameters of protocols/qm.yaml (optimisation steps: DF + grid level 1 +
+          conv_tol 1e-7; final SCF from the last density; properties reuse it)
+  stock = the same with every optimisation step at grid 3 / conv_tol 1e-9, no DF (STOCK below)
 Per molecule: wall time, SCF cycles, |dE| of the final energies and HOMO/LUMO deviations
 are appended to benchmarks/qm_speed.json as soon as they are known (rerun = resume).
 
@@ -27,7 +27,13 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, ROOT)
-from aiida_polyinf.qm import levels, results  # noqa: E402
+from aiida_polyinf import protocols  # noqa: E402
+from aiida_polyinf.qm import results  # noqa: E402
+
+#: The benchmark's settings: the moderate QM protocol (without its resources), and stock PySCF at the same level
+#: (every optimisation step at the production grid and threshold, no density fitting).
+MODERATE = {k: v for k, v in protocols.parameters("qm", "moderate").items() if k != "resources"}
+STOCK = protocols.merge(MODERATE, {"optimization": {"grid_level": None, "conv_tol": None, "density_fit": None}})
 
 CSV = os.path.join(os.path.dirname(ROOT), "shared", "data", "radonpy", "PI1070.csv")
 if not os.path.exists(CSV):
@@ -90,7 +96,7 @@ def main():
     ap.add_argument("--only", nargs="*")
     args = ap.parse_args()
     data = json.load(open(OUT)) if os.path.exists(OUT) else {"molecules": {}}
-    data["settings"] = {"ours": levels.MODERATE, "stock": levels.MODERATE_STOCK,
+    data["settings"] = {"ours": MODERATE, "stock": STOCK,
                         "threads": args.threads, "with_properties": args.with_properties}
     for heavy, mid, smi in smallest(args.n):
         if args.only and mid not in args.only:
@@ -98,7 +104,7 @@ def main():
         entry = data["molecules"].get(mid, {"smiles": smi, "heavy_atoms": heavy})
         rd = capped_molecule(smi)
         block = results.molecule_from_rdkit(rd)
-        for name, lvl in (("ours", levels.MODERATE), ("stock", levels.MODERATE_STOCK)):
+        for name, lvl in (("ours", MODERATE), ("stock", STOCK)):
             if name in entry and entry[name].get("status") == "ok":
                 continue  # resume
             wall, res, rc = run_driver(block, json.loads(json.dumps(lvl)), args.threads,

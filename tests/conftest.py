@@ -34,7 +34,7 @@ def polyinf_codes(aiida_localhost):
     """The pipeline's codes on the test localhost, as `polyinf setup` makes them."""
     from aiida import orm
 
-    from aiida_polyinf.profile import ensure_codes
+    from aiida_polyinf.profiles.setup import ensure_codes
 
     ensure_codes(aiida_localhost)
     return {label: orm.load_code(f'{label}@{aiida_localhost.label}') for label in ('lmp', 'pyscf')}

@@ -6,7 +6,7 @@ import pytest
 from aiida import orm
 
 from aiida_polyinf.data.polymer import PolymerData
-from aiida_polyinf.intake import find_polymer, import_file, write_rejected
+from aiida_polyinf.campaign.intake import find_polymer, import_file, write_rejected
 
 GOOD = [('PE', '*CC*'), ('PS', '*CC(*)c1ccccc1'), ('PMMA', '*CC(*)(C)C(=O)OC')]
 BAD = [

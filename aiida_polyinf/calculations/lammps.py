@@ -1,8 +1,9 @@
 """``LammpsCalculation``: one LAMMPS stage run by ``lmp``: the MD protocol's packing, eq21, sampling and
-additional_k, and the property stages nemd (thermal conductivity) and ions (Na+/Cl- mobility).
+additional_k, and the property stages (nemd, ions, tg, ...): every LAMMPS stage of the stage registry.
 
-The job renders the stage's LAMMPS input from ``parameters`` with :func:`aiida_polyinf.md.inputs.render_stage` (so
-the provenance holds the stage, the protocol numbers and the seed, not an opaque script), copies the data file in,
+The job renders the stage's LAMMPS input from ``parameters`` with the ``render`` function of the module the stage
+registry names for it (:func:`aiida_polyinf.common.stages.lammps_module`; so the provenance holds the stage, the
+protocol numbers and the seed, not an opaque script), copies the data file in,
 and brings back the log, the final data file and a list of the restart files, which stay on the computer. Sampling
 stages write a trajectory that is retrieved only for parsing (``retrieve_temporary_list``) and not stored, unless
 ``settings.retrieve_trajectory`` asks for it.
@@ -19,20 +20,32 @@ from aiida import orm
 from aiida.common.datastructures import CalcInfo, CodeInfo
 from aiida.engine import CalcJob
 
-from ..md.inputs import RestartPoint, render_stage, stage_files
+from ..common import stages as registry
+from ..md.inputs import RestartPoint
 
 DATA_IN = 'input.data'
 RESTART_LIST = 'restarts.txt'
 STDOUT = 'lammps.out'
 
 
+def stage_module(stage: str):
+    """The module that renders a LAMMPS stage and names its files (``render``, ``files``), from the stage registry."""
+    import importlib
+
+    return importlib.import_module(registry.lammps_module(stage))
+
+
 def validate_parameters(value, _):
     parameters = value.get_dict()
     stage = parameters.get('stage', '')
-    if stage not in ('packing', 'eq21', 'sampling', 'nemd', 'ions') and not stage.startswith('additional_'):
-        return f'unknown stage {stage!r}: packing, eq21, sampling, additional_<k>, nemd or ions'
+    try:
+        registry.lammps_module(stage)
+    except KeyError:
+        return f'unknown stage {stage!r}: one of {", ".join(registry.lammps_stage_names())}'
     if 'protocol' not in parameters:
-        return 'parameters need the `protocol` dictionary of the MD stage'
+        return 'parameters need the `protocol` dictionary of the stage'
+    if 'seed' not in parameters:
+        return 'parameters need the `seed` of the stage (derived by the work chain, recorded here)'
     return None
 
 
@@ -83,7 +96,8 @@ class LammpsCalculation(CalcJob):
         parameters = self.inputs.parameters.get_dict()
         settings = self.inputs.settings.get_dict() if 'settings' in self.inputs else {}
         stage = parameters['stage']
-        files = stage_files(stage)
+        module = stage_module(stage)
+        files = module.files(stage)
         restart = None
         remote_copy = []
         if parameters.get('restart'):
@@ -98,19 +112,14 @@ class LammpsCalculation(CalcJob):
         walltime = self.inputs.metadata.options.get('max_wallclock_seconds')
         if timeout is None and walltime:  # core.direct enforces no wall time: LAMMPS stops itself, restartable
             timeout = int(walltime * 0.9)
-        atom_types = None
-        if stage == 'ions':
-            from ..md.ions import atom_types_in
-
-            atom_types = atom_types_in(self.inputs.data.get_content())
-        script = render_stage(
+        script = module.render(
             stage,
             parameters['protocol'],
             data_file=DATA_IN,
-            seed=int(parameters.get('seed', 12345)),
+            seed=int(parameters['seed']),
             timeout=timeout,
             restart=restart,
-            atom_types=atom_types,
+            data_text=self.inputs.data.get_content() if getattr(module, 'READS_DATA', False) else None,
         )
         with folder.open(files['input'], 'w') as handle:
             handle.write(script)

@@ -10,7 +10,7 @@ from aiida import orm
 from aiida.engine import calcfunction
 
 from ..data.polymer import PolymerData
-from ..export.values import values_dict
+from ..data.values import values_dict
 from ..md.aggregate import aggregate
 
 
@@ -112,7 +112,7 @@ def aggregate_trials(polymer: PolymerData, protocol: orm.Str, **trials: orm.Dict
 
     Failed trials are simply not passed in; ``_count`` says how many runs each value used.
     """
-    from ..properties import unit
+    from ..common.properties import unit
 
     values = aggregate([{k: v for k, v in node.get_dict().items() if isinstance(v, (int, float))}
                         for node in trials.values()])

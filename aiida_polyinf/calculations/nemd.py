@@ -10,7 +10,7 @@ from aiida import orm
 from aiida.engine import calcfunction
 
 from ..data.polymer import PolymerData
-from ..export.values import values_dict
+from ..data.values import values_dict
 
 
 def _trial_values(md_properties: orm.Dict | None) -> dict:

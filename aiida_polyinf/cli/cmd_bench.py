@@ -1,4 +1,4 @@
-"""``polyinf bench run TASK``: the ML benchmarks (aiida_polyinf.ml) on a dataset."""
+"""``polyinf bench run TASK``: the ML benchmarks (aiida_polyinf.ml, through aiida_polyinf.benchmarking) on a dataset."""
 
 import pathlib
 
@@ -38,15 +38,15 @@ def cmd_bench_run(task, targets, descriptors, models, source, out_dir, splits_di
     import json
     import time
 
-    from ..ml import bench
+    from ..benchmarking import format_summary, load, run_task
 
     task = TASK_ALIASES.get(task, task)
     start = time.perf_counter()
-    results = bench.run_task(
-        task, source=source, out_dir=out_dir, targets=_csv(targets), descriptor_sets=_csv(descriptors),
+    results = run_task(
+        task, source=load(source) if source else None, out_dir=out_dir, targets=_csv(targets), descriptor_sets=_csv(descriptors),
         models=_csv(models), splits_dir=splits_dir, config=config, cache=cache, n_jobs=jobs, plots=not no_plots,
         echo=click.echo,
     )
-    click.echo(bench.format_summary(results))
+    click.echo(format_summary(results))
     click.echo(f'wrote {out_dir / "results.json"} in {time.perf_counter() - start:.0f} s; timing: '
                f'{json.dumps(results["timing"], default=str)}')

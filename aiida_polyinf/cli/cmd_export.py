@@ -6,6 +6,7 @@ import time
 import click
 from aiida.cmdline.utils import decorators, echo
 
+from ..common.stages import NAMES
 from .root import cmd_root
 
 
@@ -23,7 +24,7 @@ def _split(value):
 @click.option('--archive', is_flag=True, help='Also write an AiiDA archive of the polymers with full provenance.')
 @click.option('--protocol', multiple=True, help='Only values of this protocol (repeatable, or comma-separated).')
 @click.option('--property', 'properties', multiple=True, help='Only these properties (bare names, e.g. density).')
-@click.option('--stage', multiple=True, help='Only these stages (qm, ff, md, nemd, ions).')
+@click.option('--stage', multiple=True, help=f'Only these stages ({", ".join(NAMES[1:])}).')
 @click.option('--version', 'versions', multiple=True, help='Only values made by these package versions.')
 @click.option('--code', 'codes', multiple=True, help='Only values whose creator ran this code (label@computer).')
 @click.option('--exit-status', 'exit_status', multiple=True, type=int, help='Only polymers with a process that '
@@ -77,7 +78,7 @@ def cmd_export(group_label, out, formats, trials, archive, protocol, properties,
 def cmd_import_dataset(source, file, group_label, limit, rejected_path):
     """Import an external dataset (RadonPy's PI1070 table) with its source recorded."""
     from ..export.radonpy import import_radonpy
-    from ..intake import write_rejected
+    from ..campaign.intake import write_rejected
 
     def on_rejected(item):
         click.echo(f'rejected: {item.line()}', err=True)

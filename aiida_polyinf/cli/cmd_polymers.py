@@ -28,7 +28,7 @@ def cmd_polymers():
 @decorators.with_dbenv()
 def cmd_import(file, group_label, max_heavy_atoms, rejected_path):
     """Import a CSV of polymers (columns `id,smiles`, others kept as metadata) into a group."""
-    from ..intake import import_file, write_rejected
+    from ..campaign.intake import import_file, write_rejected
 
     def on_row(number, status, item):
         if status == 'rejected':

@@ -3,13 +3,13 @@
 import click
 from aiida.cmdline.utils import decorators, echo
 
-from ..stages import STAGES
+from ..common.stages import NAMES
 from .root import cmd_root
 
 
 @cmd_root.command('restart-failed')
 @click.option('--group', 'group_label', help='The polymer group of the campaign (default: every campaign).')
-@click.option('--stage', type=click.Choice(STAGES[1:]), default=None, help='Only the polymers that failed in this stage.')
+@click.option('--stage', type=click.Choice(NAMES[1:]), default=None, help='Only the polymers that failed in this stage.')
 @click.option('--protocol', default=None, help='Only the runs of this protocol.')
 @click.option('--dry-run', is_flag=True, help='List what would be relaunched, and from which checkpoint; submit nothing.')
 @decorators.with_dbenv()
@@ -23,9 +23,9 @@ def cmd_restart_failed(group_label, stage, protocol, dry_run):
     """
     from aiida import orm
 
-    from ..campaign import ensure_daemon
-    from ..controller import runs_group_label
-    from ..relaunch import failed_runs, relaunch, restart_builder
+    from ..campaign.submit import ensure_daemon
+    from ..campaign.controller import runs_group_label
+    from ..campaign.relaunch import failed_runs, relaunch, restart_builder
 
     runs = failed_runs(group_label, stage, protocol)
     if not runs:

@@ -5,13 +5,20 @@ import pathlib
 import click
 from aiida.cmdline.utils import decorators, echo
 
+from .. import protocols
 from .root import cmd_root
 
 
 @cmd_root.command('run')
 @click.argument('source')
 @click.option(
-    '--protocol', type=click.Choice(['fast', 'moderate', 'precise']), default='moderate', show_default=True
+    '--protocol', type=click.Choice(protocols.names()), default=protocols.default_protocol(), show_default=True,
+    help='A protocol of aiida_polyinf/protocols/polymer.yaml (every stage at that level).',
+)
+@click.option(
+    '--overrides', 'overrides_file', type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path),
+    help='A YAML file of overrides of the protocol\'s inputs, e.g. `md: {trials: 3}` or `qm: {parameters: {method: '
+    '{basis: 6-31g*}}}`; checked against the protocol files (an unknown key is an error naming the allowed ones).',
 )
 @click.option('--trials', type=int, default=None, help='Independent MD trials per polymer (default: the protocol).')
 @click.option(
@@ -21,7 +28,7 @@ from .root import cmd_root
 @click.option('--wait', is_flag=True, help='Block, with a progress bar, topping up the slots until every polymer is done.')
 @click.option('--timeout', type=float, default=None, help='With --wait: give up after this many seconds.')
 @decorators.with_dbenv()
-def cmd_run(source, protocol, trials, max_active, wait, timeout):
+def cmd_run(source, protocol, overrides_file, trials, max_active, wait, timeout):
     """Run the pipeline for every polymer of SOURCE, a CSV file (imported first) or a group label.
 
     At most --max-active polymers run at once. Without --wait the free slots are filled and the command returns:
@@ -32,9 +39,21 @@ def cmd_run(source, protocol, trials, max_active, wait, timeout):
     from aiida import orm
     from tqdm import tqdm
 
-    from ..campaign import ensure_daemon, group_polymers, pipeline_codes, unavailable_stages
-    from ..controller import CampaignController, run_campaign, submitted_keys
-    from ..intake import import_file, write_rejected
+    import yaml
+
+    from ..campaign.controller import CampaignController, run_campaign, submitted_keys
+    from ..campaign.intake import import_file, write_rejected
+    from ..campaign.submit import ensure_daemon, group_polymers, pipeline_codes
+
+    overrides = {}
+    if overrides_file is not None:
+        try:
+            overrides = yaml.safe_load(overrides_file.read_text(encoding='utf-8')) or {}
+            protocols.validate_overrides(overrides, protocol)
+        except (yaml.YAMLError, UnicodeDecodeError, protocols.ProtocolError) as error:
+            echo.echo_critical(f'{overrides_file}: {error}')
+    if trials:
+        overrides = protocols.merge(overrides, {'md': {'trials': trials}})
 
     path = pathlib.Path(source)
     if path.is_file():
@@ -56,10 +75,9 @@ def cmd_run(source, protocol, trials, max_active, wait, timeout):
     for label, code in codes.items():
         if code is None:
             echo.echo_warning(f'no code {label}@localhost: its stages are skipped (run `polyinf setup`)')
-    overrides = {'md': {'trials': trials}} if trials else None
-    controller = CampaignController.for_polymers(group_label, polymers, protocol, codes, max_active, overrides)
-    for stage in unavailable_stages():
-        echo.echo_warning(f'stage {stage}: unavailable in this version, skipped')
+    controller = CampaignController.for_polymers(
+        group_label, polymers, protocol, codes, max_active, overrides or None
+    )
     with tqdm(total=len(polymers), desc='polymers', unit='polymer', disable=not wait) as progress:
         outcome = run_campaign(controller, wait=wait, progress_bar=progress, timeout=timeout)
     state = outcome.progress

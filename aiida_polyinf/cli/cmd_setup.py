@@ -18,7 +18,7 @@ def cmd_setup(profile_name, postgres):
     By default the embedded profile (SQLite + ZeroMQ, no service needed); with --postgres a PostgreSQL + RabbitMQ
     profile for many daemon workers, many users and remote computers.
     """
-    from ..profile import DEFAULT_PROFILE, POSTGRES_PROFILE, ServiceError, setup_embedded, setup_postgres
+    from ..profiles.setup import DEFAULT_PROFILE, POSTGRES_PROFILE, ServiceError, setup_embedded, setup_postgres
 
     if postgres:
         try:

@@ -19,7 +19,7 @@ def cmd_status(group_label, protocol):
     """
     from tabulate import tabulate
 
-    from ..campaign_status import COLUMNS, campaign_status
+    from ..campaign.status import COLUMNS, campaign_status
 
     status = campaign_status(group_label, protocol)
     where = f'group `{group_label}`' if group_label else 'all groups'

@@ -14,7 +14,7 @@ import typing as t
 
 from aiida import orm
 
-from . import values as V
+from ..common import values as V
 from .query import load_dataset, rows
 
 FORMATS = ('csv', 'parquet')
@@ -32,7 +32,7 @@ def _sha256(path: pathlib.Path) -> str:
 
 def column_meaning(column: str) -> str:
     """What a column of the dataset holds, in words."""
-    from .. import properties
+    from ..common import properties
 
     if column == 'smiles':
         return 'isomeric canonical SMILES of the repeat unit (RDKit), the identity of the polymer; rows sorted by it'

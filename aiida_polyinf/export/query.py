@@ -14,8 +14,10 @@ trial, sorted by ``smiles`` then ``trial``):
 ``smiles``, ``polymer_uuid``, ``source_ids`` (';'-joined), ``protocol``
     identity, and the protocol of the values in the row (of the ``aggregate``, else of the first Dict found).
 ``density``, ``density_std``, ``density_min``, ``density_max``, ``density_count``, ...
-    the ``aggregate`` Dict (PI1070 names, :mod:`aiida_polyinf.properties`); with ``trials=True``, the per-trial
-    ``properties`` (and ``thermal_conductivity``/``ion_mobility``) values, with ``trial`` and ``seed``.
+    the ``aggregate`` Dict (PI1070 names, :mod:`aiida_polyinf.common.properties`) and the values of the per-trial
+    stages that have no aggregate (``thermal_conductivity``, ``ion_mobility``, ``glass_transition``: the newest Dict
+    computed here; one trial per polymer today); with ``trials=True``, every per-trial Dict (``properties`` and
+    those), one row per trial, with ``trial`` and ``seed``.
 ``<descriptor_set>.<name>``
     the ``descriptors`` Dicts, one prefix per descriptor set (``qmex.homo_eV``, ``radonpy_qm.qm_homo_monomer``);
     ``ff.<name>`` for ``ff_descriptors``.
@@ -38,9 +40,9 @@ import uuid as uuid_module
 
 from aiida import orm
 
-from .. import properties
+from ..common import properties
 from ..data.polymer import PolymerData
-from . import values as V
+from ..common import values as V
 
 #: The stages that always get a ``missing.<stage>`` column.
 CORE_STAGES = ('qm', 'ff', 'md')
@@ -183,8 +185,8 @@ def load_dataset(
     labels = [label for label, s in V.LINK_STAGES.items() if stages is None or s in stages]
     if trials:  # the per-trial values replace their aggregate
         labels = [label for label in labels if label != 'aggregate']
-    else:
-        labels = [label for label in labels if label not in V.TRIAL_LINKS]
+    else:  # the aggregates, and the values of per-trial stages that have none (nemd, ions, tg), as they are
+        labels = [label for label in labels if label not in V.TRIAL_LINKS or label in V.UNAGGREGATED_LINKS]
 
     # 1. The polymers.
     query = _polymer_query(group)
@@ -265,7 +267,7 @@ def load_dataset(
         group_key = _column_group(label, meta)
         if sets is not None and label == 'descriptors' and group_key not in sets:
             continue
-        trial = meta.get(V.TRIAL) if label in V.TRIAL_LINKS else None
+        trial = meta.get(V.TRIAL) if trials and label in V.TRIAL_LINKS else None
         key = (pk, trial, label, group_key)
         rank = _priority(meta.get(V.PROTOCOL), ctime, uuid)
         if key not in chosen or rank > chosen[key][0]:

@@ -27,11 +27,11 @@ import typing as t
 from aiida import orm
 from aiida.engine import calcfunction
 
-from .. import properties
+from ..common import properties
 from ..data.polymer import PolymerData
-from ..intake import Rejection, check_row, existing_polymers
+from ..campaign.intake import Rejection, check_row, existing_polymers
 from ..polymers.smiles import IntakeError, parse_repeat_unit
-from . import values as V
+from ..common import values as V
 
 SOURCE = 'PI1070'
 PROTOCOL = V.EXTERNAL_PREFIX + 'radonpy'

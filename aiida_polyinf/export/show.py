@@ -7,7 +7,7 @@ import re
 from aiida import orm
 
 from ..data.polymer import PolymerData
-from . import values as V
+from ..common import values as V
 from .query import rows
 
 UUID_RE = re.compile(r'^[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){0,3}(-?[0-9a-fA-F]{1,12})?$')
@@ -24,7 +24,7 @@ def _all_polymers() -> list[list]:
 
 def resolve(identifier: str) -> list[int]:
     """Pks of the polymers ``identifier`` names: a pk, a uuid (or its prefix), a source id or a SMILES."""
-    from ..intake import existing_polymers
+    from ..campaign.intake import existing_polymers
     from ..polymers.smiles import IntakeError, parse_repeat_unit
 
     text = identifier.strip()
@@ -72,6 +72,11 @@ def search_smarts(pattern: str) -> list[tuple[int, str, list[str]]]:
 def _format(value, unit: str) -> str:
     text = f'{value:.6g}' if isinstance(value, float) else str(value)
     return f'{text} {unit}'.rstrip()
+
+
+def _short(value):
+    """A setting as shown: long lists (the Tg plateaus, the NEMD profiles) by their length."""
+    return f'[{len(value)} values]' if isinstance(value, list) and len(value) > 6 else value
 
 
 def describe(pk: int) -> str:
@@ -174,5 +179,5 @@ def describe(pk: int) -> str:
         for name, reason in sorted((attributes.get(V.MISSING) or {}).items()):
             lines.append(f'      {name:<40} missing: {reason}')
         if meta.get(V.SETTINGS):
-            lines.append(f'      settings: {", ".join(f"{k}={v}" for k, v in sorted(meta[V.SETTINGS].items()))}')
+            lines.append(f'      settings: {", ".join(f"{k}={_short(v)}" for k, v in sorted(meta[V.SETTINGS].items()))}')
     return '\n'.join(lines)

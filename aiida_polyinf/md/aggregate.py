@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from aiida_polyinf.properties import AGGREGATE_SUFFIXES, PROPERTIES  # noqa: F401  (suffixes documented there)
+from aiida_polyinf.common.properties import AGGREGATE_SUFFIXES, PROPERTIES  # noqa: F401  (suffixes documented there)
 
 
 def _values(trial) -> dict | None:

@@ -1,4 +1,4 @@
-"""Properties of a sampling run (NPT), each a value with an uncertainty, named as in ``aiida_polyinf.properties``.
+"""Properties of a sampling run (NPT), each a value with an uncertainty, named as in ``aiida_polyinf.common.properties``.
 
 Inputs: the sampling log's thermo block (``logs.LogResult.joined()``), optionally the ``<stage>.dump`` (unwrapped
 coordinates) with the cell's ``topology.json``, and optionally the QM polarizability for the refractive index.
@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from aiida_polyinf.properties import PROPERTIES
+from aiida_polyinf.common.properties import PROPERTIES
 
 KB = 1.380649e-23
 EPS0 = 8.8541878128e-12
@@ -272,7 +272,7 @@ def analyze_sampling(
 
     Returns:
         ``{'values': {name: value}, 'errors': {name: standard error}, 'units': {name: unit},
-        'missing': {name: reason}}`` with names of ``aiida_polyinf.properties.PROPERTIES``.
+        'missing': {name: reason}}`` with names of ``aiida_polyinf.common.properties.PROPERTIES``.
     """
     analysis = analysis or {'init_fraction': 0.4, 'width_fraction': 0.6}
     df = thermo.dataframe() if hasattr(thermo, 'dataframe') else thermo
@@ -305,15 +305,13 @@ def analyze_sampling(
     return res.as_dict()
 
 
-def check_eq(thermo, analysis: dict | None = None, criteria: dict | None = None, rg: dict | None = None) -> dict:
+def check_eq(thermo, analysis: dict | None, criteria: dict, rg: dict | None = None) -> dict:
     """RadonPy's ``check_eq``: the SD of the simple moving average (over ``width`` rows) of each energy term and the
-    density, relative to the mean (absolute for vdW), against the thresholds of ``levels.CHECK_EQ``.
+    density, relative to the mean (absolute for vdW), against the thresholds ``criteria`` (the MD protocol's
+    ``check_eq``: ``<term>_sma_sd_crit``, None to skip a term, and ``rg_sd_crit``).
 
     Returns ``{'converged': bool, 'checks': {term: {'sma_sd', 'mean', 'limit', 'ok'}}, 'missing': [...]}``.
     """
-    from aiida_polyinf.md.levels import CHECK_EQ
-
-    criteria = {**CHECK_EQ, **(criteria or {})}
     df = thermo.dataframe() if hasattr(thermo, 'dataframe') else thermo
     analysis = analysis or {'init_fraction': 0.4, 'width_fraction': 0.6}
     start, stop = window(len(df), analysis)

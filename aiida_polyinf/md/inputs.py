@@ -5,7 +5,7 @@ The four stages follow ``radonpy/sim/preset/eq.py`` (``Equilibration.packing``, 
 units, atom_style full, ``lj/charmm/coul/long 8 12`` + ``pppm 1e-6``, ``special_bonds amber``, ``mix arithmetic``,
 harmonic bonds and angles, fourier dihedrals, cvff impropers, SHAKE on X-H bonds by mass 1.0, Nose-Hoover with
 ``Tdamp 100 fs`` and ``Pdamp 1000 fs``, ``nreset 1000``); step counts and the time step come from the protocol
-(``aiida_polyinf.md.levels``), so ``moderate`` is RadonPy's protocol and ``fast`` a scaled copy.
+(``aiida_polyinf/protocols/md.yaml``), so ``moderate`` is RadonPy's protocol and ``fast`` a scaled copy.
 
 Every stage is one input file that reads one data file and writes, in its working directory:
 
@@ -94,16 +94,6 @@ def sampling_segments(p: dict, steps: int | None = None) -> list[Segment]:
     return [Segment('npt', steps or p['sampling']['steps'], p['dt'], p['temp'], p['temp'], p['press'], p['press'])]
 
 
-def ion_segments(p: dict) -> list[Segment]:
-    """The ``ions`` stage (:mod:`aiida_polyinf.md.ions`): minimise the inserted ions, NVT, NPT, NPT production."""
-    return [
-        Segment('min', p['min_maxiter']),
-        Segment('nvt', p['relax_steps'], p['dt'], p['temp'], p['temp']),
-        Segment('npt', p['eq_steps'], p['dt'], p['temp'], p['temp'], p['press'], p['press']),
-        Segment('npt', p['steps'], p['dt'], p['temp'], p['temp'], p['press'], p['press']),
-    ]
-
-
 def stage_segments(stage: str, protocol: dict) -> list[Segment]:
     if stage == 'packing':
         return packing_segments(protocol)
@@ -113,8 +103,6 @@ def stage_segments(stage: str, protocol: dict) -> list[Segment]:
         return sampling_segments(protocol)
     if stage.startswith('additional'):
         return sampling_segments(protocol, protocol['additional']['steps'])
-    if stage == 'ions':
-        return ion_segments(protocol)
     raise ValueError(f'unknown stage {stage!r}')
 
 
@@ -160,8 +148,8 @@ def _header(stage: str, p: dict, restart: RestartPoint | None, data_file: str) -
     return lines
 
 
-def _thermo(stage: str) -> list[str]:
-    cols = list(THERMO) + (list(SAMPLING_EXTRA) if _is_sampling(stage) else [])
+def _thermo(extra: tuple[str, ...] = ()) -> list[str]:
+    cols = list(THERMO) + list(extra)
     return [f'thermo_style custom {" ".join(cols)}', 'thermo_modify flush yes']
 
 
@@ -169,53 +157,39 @@ def _is_sampling(stage: str) -> bool:
     return stage == 'sampling' or stage.startswith('additional')
 
 
-def render_stage(stage: str, protocol: dict, *, data_file: str = 'input.data', seed: int = 12345,
-                 timeout: str | None = None, restart: RestartPoint | None = None, atom_types: int | None = None) -> str:
-    """The LAMMPS input of one stage (``packing``, ``eq21``, ``sampling``, ``additional_<k>``, and the property
-    stages ``nemd`` (:mod:`aiida_polyinf.md.nemd`) and ``ions`` (:mod:`aiida_polyinf.md.ions`)).
+def render_segments(
+    stage: str, p: dict, segments: list[Segment], *, data_file: str, seed: int, timeout: str | None = None,
+    restart: RestartPoint | None = None, read_data_extra: str = '', after_read: list[str] = (),
+    before_thermo: list[str] = (), after_minimisation: list[str] = (), thermo_extra: tuple[str, ...] = (),
+    velocity_temp: float | None = None,
+) -> str:
+    """The LAMMPS input of a stage made of ``segments`` on one cumulative time-step counter (shared by the MD, ion
+    and Tg stages): header, thermo, timeout, restart files, the segments with ``run N upto``, and the end (the
+    timeout check, ``write_data <stage>.data`` and the completion mark).
 
     Args:
-        data_file: the data file to read (the previous stage's ``<stage>.data``, or the cell's ``cell.data``).
-        seed: the velocity seed (``velocity create`` of eq21 and of a velocity reset), from the trial's seed.
-        timeout: ``timer timeout`` value, ``HH:MM:SS`` (or seconds), for the wall-time limit.
-        restart: continue from a restart file instead of starting from ``data_file``.
-        atom_types: the number of atom types of ``data_file`` (the ``ions`` stage adds two after them).
+        read_data_extra: appended to the ``read_data`` line (e.g. `` extra/atom/types 2``); not on a restart.
+        after_read: commands after reading the data file (not on a restart).
+        before_thermo: computes, fixes and dumps that the thermo output names.
+        after_minimisation: commands placed before the first MD segment that runs (after the minimisation).
+        thermo_extra: thermo columns after ``THERMO``.
+        velocity_temp: ``velocity all create`` at this temperature with ``seed`` at the start (not on a restart).
     """
-    if stage == 'nemd':
-        from .nemd import render_nemd
-
-        return render_nemd(protocol, data_file=data_file, seed=seed, timeout=timeout, restart=restart)
-    p = protocol
-    segments = stage_segments(stage, p)
     out = _header(stage, p, restart, data_file)
-    if stage == 'ions':
-        from .ions import DUMP, insertion_lines
-
-        if not restart:
-            at = next(i for i, line in enumerate(out) if line.startswith('read_data'))
-            out[at] += ' extra/atom/types 2'
-            out += insertion_lines(p, int(atom_types), seed)
-        deferred = [f'dump ions ions custom {p["dump_every"]} {DUMP} id type xu yu zu',  # after the minimisation
-                    'dump_modify ions sort id' + (' append yes' if restart else '')]
-    else:
-        deferred = []
-    if _is_sampling(stage):  # computes and variables before the thermo_style that names them
-        out += [
-            'compute dip all dipole',
-            'compute msd all msd com yes average no',
-            f'fix msd all ave/time 1 {p["thermo_every"]} {p["thermo_every"]} c_msd[4] mode scalar',
-            'variable msd equal f_msd',
-            f'dump traj all custom {p["dump_every"]} {stage}.dump id mol xu yu zu',
-            'dump_modify traj sort id' + (' append yes' if restart else ''),
-        ]
-    out += _thermo(stage) + [f'thermo {p["thermo_every"]}']
+    if not restart:
+        at = next(i for i, line in enumerate(out) if line.startswith('read_data'))
+        out[at] += read_data_extra
+        out += list(after_read)
+    deferred = list(after_minimisation)
+    out += list(before_thermo)
+    out += _thermo(thermo_extra) + [f'thermo {p["thermo_every"]}']
     if timeout:
         out.append(f'timer timeout {timeout} every 10')
     out.append(f'restart {p["restart_every"]} {stage}.restart.*')
     dt_scale = restart.dt_scale if restart else 1.0
     start_step = restart.step if restart else 0
-    if not restart and stage == 'eq21':  # RadonPy: set_init_velocity=max_temp at the start of the 21 steps
-        out.append(f'velocity all create {p["eq21"]["max_temp"]:f} {seed} mom yes rot yes dist gaussian')
+    if not restart and velocity_temp is not None:
+        out.append(f'velocity all create {velocity_temp:f} {seed} mom yes rot yes dist gaussian')
 
     cumulative = 0
     for i, seg in enumerate(segments, start=1):
@@ -270,8 +244,53 @@ def render_stage(stage: str, protocol: dict, *, data_file: str = 'input.data', s
     return '\n'.join(out) + '\n'
 
 
+def render_stage(stage: str, protocol: dict, *, data_file: str = 'input.data', seed: int,
+                 timeout: str | None = None, restart: RestartPoint | None = None) -> str:
+    """The LAMMPS input of one MD stage: ``packing``, ``eq21``, ``sampling`` or ``additional_<k>`` (the property
+    stages render themselves: :mod:`aiida_polyinf.md.nemd`, :mod:`~aiida_polyinf.md.ions`, :mod:`~aiida_polyinf.md.tg`).
+
+    Args:
+        data_file: the data file to read (the previous stage's ``<stage>.data``, or the cell's ``cell.data``).
+        seed: the velocity seed (``velocity create`` of eq21), the trial's seed.
+        timeout: ``timer timeout`` value, ``HH:MM:SS`` (or seconds), for the wall-time limit.
+        restart: continue from a restart file instead of starting from ``data_file``.
+    """
+    p = protocol
+    before_thermo = []
+    if _is_sampling(stage):  # computes and variables before the thermo_style that names them
+        before_thermo = [
+            'compute dip all dipole',
+            'compute msd all msd com yes average no',
+            f'fix msd all ave/time 1 {p["thermo_every"]} {p["thermo_every"]} c_msd[4] mode scalar',
+            'variable msd equal f_msd',
+            f'dump traj all custom {p["dump_every"]} {stage}.dump id mol xu yu zu',
+            'dump_modify traj sort id' + (' append yes' if restart else ''),
+        ]
+    return render_segments(
+        stage, p, stage_segments(stage, p), data_file=data_file, seed=seed, timeout=timeout, restart=restart,
+        before_thermo=before_thermo, thermo_extra=SAMPLING_EXTRA if _is_sampling(stage) else (),
+        velocity_temp=p['eq21']['max_temp'] if stage == 'eq21' else None,  # RadonPy: set_init_velocity=max_temp
+    )
+
+
+def render(stage: str, protocol: dict, *, data_file: str, seed: int, timeout=None, restart=None,
+           data_text: str | None = None) -> str:
+    """The LAMMPS-stage interface the CalcJob calls (every module named in the stage registry's ``lammps_stages``
+    has it, with ``files``): here the MD stages."""
+    return render_stage(stage, protocol, data_file=data_file, seed=seed, timeout=timeout, restart=restart)
+
+
+def files(stage: str) -> dict[str, str]:
+    """What an MD stage reads and writes: :func:`stage_files` and, for a sampling stage, its trajectory ``dump``."""
+    names = stage_files(stage)
+    if _is_sampling(stage):
+        names['dump'] = f'{stage}.dump'
+    return names
+
+
 def stage_files(stage: str) -> dict[str, str]:
-    """What a stage reads and writes (glob patterns for the restart files): for the CalcJob's retrieve list."""
+    """What every LAMMPS stage reads and writes (glob patterns for the restart files), for the CalcJob's retrieve list;
+    a stage's ``files`` adds its own (``dump``: retrieved for the parser only; ``profile``: the NEMD profile)."""
     files = {
         'input': f'{stage}.in',
         'log': f'{stage}.log',
@@ -279,12 +298,6 @@ def stage_files(stage: str) -> dict[str, str]:
         'restart_glob': f'{stage}.restart.*',
         'restart_timeout': f'{stage}.restart.timeout',
     }
-    if _is_sampling(stage):
-        files['dump'] = f'{stage}.dump'
-    if stage == 'ions':
-        files['dump'] = 'ions.dump'
-    if stage == 'nemd':
-        files['profile'] = 'nemd.profile'
     return files
 
 

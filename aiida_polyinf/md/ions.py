@@ -20,10 +20,11 @@ reported for that species: D ~ 1e-12 m^2/s moves an ion less than 1 A in 1 ns, s
 
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
+
+from .inputs import Segment, render_segments, stage_files
 
 #: Joung-Cheatham (2008) TIP3P ions: mass (g/mol), charge (e), epsilon (kcal/mol), sigma (A).
 IONS = {
@@ -35,53 +36,6 @@ DUMP = 'ions.dump'
 INSERT_FAILED_MARK = 'POLYINF_ION_INSERTION_FAILED'
 INSERT_FAILED_EXIT = 4
 ANGSTROM2_PER_FS_TO_M2_PER_S = 1e-20 / 1e-15
-
-MODERATE = {
-    'name': 'moderate',
-    'n_pairs': 5,
-    'overlap': 2.0,
-    'temp': 300.0,
-    'press': 1.0,
-    'dt': 1.0,
-    'ff': {'cutoff_in': 8.0, 'cutoff_out': 12.0, 'kspace_accuracy': '1e-6'},
-    'min_maxiter': 5000,
-    'relax_steps': 10000,  # NVT, 10 ps
-    'eq_steps': 200000,  # NPT, 200 ps
-    'steps': 2000000,  # NPT production, 2 ns
-    'dump_every': 1000,
-    'thermo_every': 1000,
-    'restart_every': 100000,
-    'analysis': {'fit_start': 0.1, 'fit_end': 0.5},
-    'min_msd_exponent': 0.8,
-}
-
-#: Tests and the demo: 4 pairs, 500 + 1,000 relaxation and 5,000 production steps (5 ps), 100 frames. No ion is
-#: diffusive in 5 ps, so the exponent check is off (``min_msd_exponent: null``) and D is the machinery's, not physics.
-FAST = copy.deepcopy(MODERATE)
-FAST.update(
-    {
-        'name': 'fast',
-        'n_pairs': 4,
-        'ff': {**MODERATE['ff'], 'kspace_accuracy': '1e-5'},
-        'min_maxiter': 500,
-        'relax_steps': 500,
-        'eq_steps': 1000,
-        'steps': 5000,
-        'dump_every': 50,
-        'thermo_every': 50,
-        'restart_every': 1000,
-        'min_msd_exponent': None,
-    }
-)
-PROTOCOLS = {'fast': FAST, 'moderate': MODERATE}
-
-
-def get_protocol(name: str, overrides: dict | None = None) -> dict:
-    """A deep copy of an ion protocol with ``overrides`` merged in key by key."""
-    from .levels import pick_protocol
-
-    return pick_protocol(PROTOCOLS, name, overrides, 'ion')
-
 
 def atom_types_in(data_text: str) -> int:
     """The ``N atom types`` of a LAMMPS data file's header."""
@@ -119,6 +73,40 @@ def insertion_lines(p: dict, atom_types: int, seed: int) -> list[str]:
     return lines
 
 
+def ion_segments(p: dict) -> list[Segment]:
+    """Minimise the inserted ions, NVT, NPT, then the NPT production."""
+    return [
+        Segment('min', p['min_maxiter']),
+        Segment('nvt', p['relax_steps'], p['dt'], p['temp'], p['temp']),
+        Segment('npt', p['eq_steps'], p['dt'], p['temp'], p['temp'], p['press'], p['press']),
+        Segment('npt', p['steps'], p['dt'], p['temp'], p['temp'], p['press'], p['press']),
+    ]
+
+
+def render(stage: str, protocol: dict, *, data_file: str, seed: int, timeout=None, restart=None,
+           data_text: str | None = None) -> str:
+    """The LAMMPS input of the ``ions`` stage: the cell read with two extra atom types (their number from
+    ``data_text``, the cell's data file), the ions inserted, then :func:`ion_segments`, the ion positions dumped from
+    the first MD segment on."""
+    p = protocol
+    after_read = [] if restart else insertion_lines(p, atom_types_in(data_text or ''), seed)
+    return render_segments(
+        stage, p, ion_segments(p), data_file=data_file, seed=seed, timeout=timeout, restart=restart,
+        read_data_extra=' extra/atom/types 2', after_read=after_read,
+        after_minimisation=[f'dump ions ions custom {p["dump_every"]} {DUMP} id type xu yu zu',
+                            'dump_modify ions sort id' + (' append yes' if restart else '')],
+    )
+
+
+#: The CalcJob reads the cell's data file for :func:`render` (the number of atom types).
+READS_DATA = True
+
+
+def files(stage: str) -> dict[str, str]:
+    """The stage's files: those of every stage and the ion trajectory (retrieved for the parser only)."""
+    return {**stage_files(stage), 'dump': DUMP}
+
+
 # ----------------------------------------------------------------------------------------------------- analysis
 def read_ion_dump(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``ions.dump`` (``id type xu yu zu``, sorted): steps (n,), types (atoms,), positions (n, atoms, 3)."""
@@ -143,7 +131,7 @@ def ion_mobility(steps: np.ndarray, types: np.ndarray, positions: np.ndarray, p:
     """D (m^2/s) and the MSD exponent per species, with the fit window; a species with no D says why.
 
     Returns ``{'values': {...}, 'errors': {...}, 'units': {...}, 'missing': {...}, 'fit': {...}}`` with names
-    ``ion_diffusion_Na``, ``ion_msd_exponent_Na`` (and Cl) of :mod:`aiida_polyinf.properties`.
+    ``ion_diffusion_Na``, ``ion_msd_exponent_Na`` (and Cl) of :mod:`aiida_polyinf.common.properties`.
     """
     keep = steps >= production_start(p)
     steps, positions = steps[keep], positions[keep]

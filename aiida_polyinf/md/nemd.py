@@ -18,72 +18,16 @@ part (``run N upto``) so that a run can continue from its restart files; ``fast`
 
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
 
-from .inputs import COMPLETE_MARK, THERMO, TIMEOUT_EXIT_CODE, TIMEOUT_MARK, RestartPoint, _header
+from .inputs import COMPLETE_MARK, THERMO, TIMEOUT_EXIT_CODE, TIMEOUT_MARK, RestartPoint, _header, stage_files
 
 KCAL_PER_MOL_TO_J = 4184.0 / 6.02214076e23
 
-#: RadonPy's NEMD_MP numbers (``exec`` defaults and ``make_lammps_input`` kwargs), and its analysis thresholds.
-MODERATE = {
-    'name': 'moderate',
-    'axis': 'x',
-    'replicate': 3,
-    'slabs': 20,
-    'exchange_every': 1000,
-    'dt': 0.2,
-    'temp': 300.0,
-    'nvt_steps': 10000,
-    'steps': 5000000,
-    'restart_every': 100000,
-    'ff': {'cutoff_in': 8.0, 'cutoff_out': 12.0, 'kspace_accuracy': '1e-6'},
-    'analysis': {'init_fraction': 0.8, 'edge_slabs': 1},  # RadonPy: init=4000 of 5,000 profiles
-    'threshold_r2': 0.98,
-    'threshold_r2_single': 0.95,
-    'threshold_rate': 0.667,
-    'max_extensions': 2,  # extra rounds of `extension_steps` when the gradient is not linear
-    'extension_steps': 2500000,
-    'accept_poor_fit': False,  # out of extensions: finish with the named 5xx exit code
-    'skip_if_not_equilibrated': True,  # RadonPy: no kappa when check_eq failed ...
-    'max_nematic_order': 0.1,  # ... or the cell is ordered
-}
-
-#: Tests and the demo: 500 NVT + 4,000 NEMD steps (0.8 ps) on the fast cell x 3, exchange every 50 steps (80
-#: profiles), analysis over the last half. Its kappa tests the machinery, not the physics: the gradient of 1 ps is
-#: noisy, so the fit usually fails RadonPy's R^2 and the run is extended once; then kappa is recorded with its fit
-#: quality (``accept_poor_fit``). The equilibration and nematic checks are off: fast cells never pass check_eq and
-#: four short chains are always somewhat ordered (0.14-0.29 measured on PE, PS, PMMA).
-FAST = copy.deepcopy(MODERATE)
-FAST.update(
-    {
-        'name': 'fast',
-        'exchange_every': 50,
-        'nvt_steps': 500,
-        'steps': 4000,
-        'restart_every': 1000,
-        'ff': {**MODERATE['ff'], 'kspace_accuracy': '1e-5'},
-        'analysis': {'init_fraction': 0.5, 'edge_slabs': 1},
-        'max_extensions': 1,
-        'extension_steps': 2000,
-        'accept_poor_fit': True,
-        'skip_if_not_equilibrated': False,
-        'max_nematic_order': None,
-    }
-)
-PROTOCOLS = {'fast': FAST, 'moderate': MODERATE}
-
 PROFILE = 'nemd.profile'
 EXTRA_THERMO = ('f_mp', 'v_heatflux')
-
-
-def get_protocol(name: str, overrides: dict | None = None) -> dict:
-    """A deep copy of a NEMD protocol with ``overrides`` merged in key by key."""
-    from .levels import pick_protocol
-
-    return pick_protocol(PROTOCOLS, name, overrides, 'NEMD')
 
 
 def total_steps(p: dict) -> int:
@@ -91,7 +35,18 @@ def total_steps(p: dict) -> int:
 
 
 # ----------------------------------------------------------------------------------------------------- the input
-def render_nemd(protocol: dict, *, data_file: str = 'input.data', seed: int = 12345, timeout=None,
+def render(stage: str, protocol: dict, *, data_file: str, seed: int, timeout=None, restart=None,
+           data_text: str | None = None) -> str:
+    """The LAMMPS-stage interface the CalcJob calls: :func:`render_nemd`."""
+    return render_nemd(protocol, data_file=data_file, seed=seed, timeout=timeout, restart=restart)
+
+
+def files(stage: str) -> dict[str, str]:
+    """The stage's files: those of every stage and the slab temperature profile (retrieved for the parser only)."""
+    return {**stage_files(stage), 'profile': PROFILE}
+
+
+def render_nemd(protocol: dict, *, data_file: str = 'input.data', seed: int, timeout=None,
                 restart: RestartPoint | None = None) -> str:
     """The LAMMPS input of the NEMD run (``nemd`` stage): replicate, NVT, then NVE with Mueller-Plathe exchange.
 

@@ -51,7 +51,7 @@ def run_task(task, source=None, out_dir='bench-out', targets=None, descriptor_se
     start = time.perf_counter()
     cpu0 = time.process_time()
     if bench is None:
-        frame = load(source or DEFAULT_SOURCE)
+        frame = load(DEFAULT_SOURCE if source is None else source)
         bench = T.Bench(frame, T.load_config(config), cache=cache, n_jobs=n_jobs or os.cpu_count())
     config = bench.config
     tasks = list(T.TASKS) if task == 'all' else [task]
@@ -89,7 +89,7 @@ def run_task(task, source=None, out_dir='bench-out', targets=None, descriptor_se
     results['timing'] = dict(bench.timing, wall_seconds=time.perf_counter() - start,
                              cpu_seconds_main=time.process_time() - cpu0, ff_failures=len(bench.desc.ff_failures),
                              load_average=os.getloadavg(), cpus=os.cpu_count(), machine=platform.machine())
-    results['source'] = str(bench.frame.attrs.get('source', source))
+    results['source'] = str(bench.frame.attrs.get('source', '' if source is None else source))
     results['splits_dir'] = str(splits_dir)
     results['ff_failures'] = bench.desc.ff_failures
     results = _jsonable(results)

@@ -7,7 +7,7 @@ The contract (shared with ``aiida_polyinf.export.load_dataset``):
 - ``polymer_uuid`` (the ``PolymerData`` node; ``None`` when read straight from a CSV), ``source_ids`` (the ids the
   source gave the polymer, a ``;``-joined string), ``protocol`` (``external:radonpy`` for PI1070);
 - MD property aggregates under PI1070's names: ``density``, ``density_std``, ``density_min``, ``density_max``,
-  ``density_count``, ... (see ``aiida_polyinf.properties``);
+  ``density_count``, ... (see ``aiida_polyinf.common.properties``);
 - RadonPy's own monomer QM as ``radonpy_qm.<column>``; our QM, when present, as ``qmex.<name>``.
 
 ``load(source)`` takes a CSV path (read here, the adapter) or a group label (read through
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..polymers import IntakeError, parse_repeat_unit
-from ..properties import AGGREGATE_SUFFIXES, PROPERTIES, RADONPY_QM
+from ..common.properties import AGGREGATE_SUFFIXES, PROPERTIES, RADONPY_QM
 
 __all__ = ('load', 'load_csv', 'property_columns', 'descriptor_columns', 'pooled_std', 'RADONPY_PROTOCOL')
 
@@ -30,14 +30,12 @@ RADONPY_PROTOCOL = 'external:radonpy'
 QM_PREFIXES = ('radonpy_qm.', 'qmex.')
 
 
-def load(source, **kwargs) -> pd.DataFrame:
-    """The dataset of ``source``: a CSV file (PI1070 layout) or the label of a group in the AiiDA profile."""
-    path = pathlib.Path(str(source)).expanduser()
-    if path.suffix.lower() == '.csv' or path.exists():
-        return load_csv(path)
-    from ..export.query import load_dataset  # noqa: PLC0415 (needs a loaded AiiDA profile)
-
-    return load_dataset(source, **kwargs)
+def load(source) -> pd.DataFrame:
+    """The dataset of ``source``: a DataFrame in the dataset contract as it is (e.g. read from the provenance graph
+    by :func:`aiida_polyinf.benchmarking.load`), or a CSV file in PI1070's layout. Pure: no AiiDA here."""
+    if isinstance(source, pd.DataFrame):
+        return source
+    return load_csv(pathlib.Path(str(source)).expanduser())
 
 
 def load_csv(path, id_column: str = 'monomer_ID') -> pd.DataFrame:

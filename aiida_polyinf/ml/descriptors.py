@@ -5,7 +5,7 @@ Sets (names usable joined with ``+``, e.g. ``qm+ff``):
 - ``qm``: the dataset's QM columns: RadonPy's ``radonpy_qm.*`` and, when present, our ``qmex.*``;
 - ``ff``: GAFF2 force-field descriptors from SMILES (``aiida_polyinf.ff.descriptors``): RadonPy's kernel-mean
   embedding plus plain averages (mean atomic mass, electrons per atom, mean angle k, ...);
-- ``md``: the MD property means of the dataset, less the target and its leaks (``aiida_polyinf.properties.LEAKS``);
+- ``md``: the MD property means of the dataset, less the target and its leaks (``aiida_polyinf.common.properties.LEAKS``);
 - ``ecfp``: Morgan fingerprint, radius 2, 2048 bits, of the repeat unit **with its two ``*`` kept as dummy atoms**
   (atomic number 0): the environments at the chain ends are marked "bonded to the next unit" rather than capped,
   and no bit stands for an end group that the polymer does not have;
@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..properties import LEAKS, PROPERTIES
+from ..common.properties import LEAKS, PROPERTIES
 
 STRUCTURE_SETS = ('ecfp', '2dfp')
 PHYSICS_SETS = ('qm', 'ff', 'md')

@@ -11,9 +11,8 @@ import numpy as np
 from aiida import orm
 from aiida.parsers import Parser
 
-from ..calculations.lammps import RESTART_LIST, STDOUT
+from ..calculations.lammps import RESTART_LIST, STDOUT, stage_module
 from ..md import logs
-from ..md.inputs import stage_files
 from ..md.ions import INSERT_FAILED_MARK
 
 FAILURE_EXIT = {
@@ -54,7 +53,7 @@ class LammpsParser(Parser):
     def parse(self, retrieved_temporary_folder=None, **kwargs):
         parameters = self.node.inputs.parameters.get_dict()
         stage = parameters['stage']
-        files = stage_files(stage)
+        files = stage_module(stage).files(stage)
         repository = self.retrieved.base.repository
         names = repository.list_object_names()
         if files['log'] not in names:
@@ -153,7 +152,10 @@ class LammpsParser(Parser):
                 polarizability=options.get('polarizability_angstrom3'),
                 polarizability_mol_weight=options.get('polarizability_mol_weight'),
             )
-            result['check_eq'] = check_eq(thermo, parameters['protocol'].get('analysis'), options.get('criteria'))
+            result['check_eq'] = check_eq(
+                thermo, parameters['protocol'].get('analysis'),
+                options.get('criteria') or parameters['protocol']['check_eq'],
+            )
         except Exception as exception:  # noqa: BLE001 - reported as the named exit code
             return f'{type(exception).__name__}: {exception}'
         return json.loads(json.dumps(result, allow_nan=False, default=_plain))

@@ -1,2 +1,2 @@
 """Pure QM layer (no aiida imports): driver.py + resp.py run remotely; results.py and
-levels.py are local helpers for the CalcJob/parser."""
+results.py is a local helper for the CalcJob/parser. Protocol numbers live in aiida_polyinf/protocols/qm.yaml."""

@@ -50,7 +50,7 @@ def write_input(path=None, symbols=None, coords_angstrom=None, charge=0, spin=0,
                 equivalence=None, molecule=None, settings=None, **overrides):
     """Build (and optionally write to ``path``) a driver input dict.
 
-    ``settings`` is a level dict (see :mod:`aiida_polyinf.qm.levels`) or any partial input;
+    ``settings`` is a QM protocol's ``parameters`` (``aiida_polyinf/protocols/qm.yaml``) or any partial input;
     ``overrides`` are top-level sections merged last (e.g. ``resources={...}``).
     """
     inp = default_input()

@@ -13,11 +13,10 @@ from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain
 
 from ..calculations.nemd import ion_mobility
-from ..data.polymer import PolymerData
-from ..md.ions import SPECIES, get_protocol
+from ..md.ions import SPECIES
+from ..protocols import ProtocolMixin
+from .cell import cell_stage_builder, define_cell_inputs
 from .lammps_base import LammpsBaseWorkChain
-from .nemd import LAMMPS_EXCLUDE, cell_stage_builder
-from .protocols import ProtocolMixin
 
 
 class IonMobilityWorkChain(ProtocolMixin, WorkChain):
@@ -28,22 +27,16 @@ class IonMobilityWorkChain(ProtocolMixin, WorkChain):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input('polymer', valid_type=PolymerData)
-        spec.input('cell', valid_type=orm.SinglefileData, help='The equilibrated LAMMPS data file (MD final_cell).')
-        spec.input('parameters', valid_type=orm.Dict, help='The ion protocol dictionary (aiida_polyinf.md.ions).')
-        spec.input('seed', valid_type=orm.Int, help='Seed of the insertion.')
-        spec.input('trial', valid_type=orm.Int, default=lambda: orm.Int(0))
-        spec.input('protocol', valid_type=orm.Str, default=lambda: orm.Str('custom'))
-        spec.expose_inputs(LammpsBaseWorkChain, namespace='lammps', exclude=LAMMPS_EXCLUDE)
+        define_cell_inputs(spec, 'The ion parameters (protocols/ions.yaml, read by aiida_polyinf.md.ions).')
         spec.outline(cls.run_ions, cls.inspect_ions)
         spec.output('ion_mobility', valid_type=orm.Dict, help='D (m^2/s) and MSD exponent of each ion species.')
         spec.exit_code(403, 'ERROR_SUB_PROCESS_FAILED_LAMMPS', message='the ion run failed: {message}')
         spec.exit_code(510, 'ERROR_NOT_DIFFUSIVE', message='no diffusion coefficient: {reasons}')
 
     @classmethod
-    def get_builder_from_protocol(cls, code, polymer, cell, protocol=None, overrides=None, seed: int = 12345,
-                                  trial: int = 0):
-        return cell_stage_builder(cls, code, polymer, cell, protocol, overrides, seed, trial, get_protocol)
+    def get_builder_from_protocol(cls, code, polymer, cell, protocol=None, overrides=None, md_properties=None,
+                                  seed: int | None = None, trial: int = 0):
+        return cell_stage_builder(cls, 'ions', code, polymer, cell, protocol, overrides, seed, trial, md_properties)
 
     def run_ions(self):
         inputs = AttributeDict(self.exposed_inputs(LammpsBaseWorkChain, 'lammps'))

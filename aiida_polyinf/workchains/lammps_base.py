@@ -7,7 +7,7 @@ from aiida.common import AttributeDict
 from aiida.engine import ProcessHandlerReport, process_handler, while_
 
 from ..calculations.lammps import LammpsCalculation
-from .protocols import recursive_merge
+from ..protocols import merge
 from .restart import RestartWorkChain
 
 #: Factor applied to the time step after "lost atoms" / "bond atoms missing", and how small it may get.
@@ -46,7 +46,7 @@ class LammpsBaseWorkChain(RestartWorkChain):
         previous = parameters.get('restart') or {}
         scale = float(previous.get('dt_scale', 1.0)) * (dt_scale or 1.0)
         restart = {'file': last['file'], 'step': int(last['step']), 'dt_scale': scale}
-        self.ctx.inputs.parameters = orm.Dict(recursive_merge(parameters, {'restart': restart}))
+        self.ctx.inputs.parameters = orm.Dict(merge(parameters, {'restart': restart}))
         self.ctx.inputs.parent_folder = node.outputs.remote_folder
         return True
 

@@ -14,10 +14,10 @@ from aiida.engine import ToContext, WorkChain, while_
 
 from ..calculations.md import aggregate_trials, build_cell, md_properties
 from ..data.polymer import PolymerData
-from ..md.levels import get_protocol
-from ..seeds import derive_seed
+from ..common.seeds import derive_seed
+from ..protocols import ProtocolMixin, merge
+from .cell import LAMMPS_EXCLUDE
 from .lammps_base import LammpsBaseWorkChain
-from .protocols import ProtocolMixin, recursive_merge
 
 
 class MdEquilibrationWorkChain(WorkChain):
@@ -28,15 +28,12 @@ class MdEquilibrationWorkChain(WorkChain):
         super().define(spec)
         spec.input('polymer', valid_type=PolymerData)
         spec.input('charges', valid_type=orm.ArrayData, help='RESP charges of the capped monomer (QM stage).')
-        spec.input('parameters', valid_type=orm.Dict, help='The MD protocol dictionary (aiida_polyinf.md.levels).')
+        spec.input('parameters', valid_type=orm.Dict, help='The MD parameters (protocols/md.yaml).')
         spec.input('seed', valid_type=orm.Int, help='Seed of the chains, the packing and the velocities.')
         spec.input('trial', valid_type=orm.Int, default=lambda: orm.Int(0))
         spec.input('protocol', valid_type=orm.Str, default=lambda: orm.Str('custom'))
         spec.input('qm_descriptors', valid_type=orm.Dict, required=False, help='For the refractive index.')
-        spec.expose_inputs(
-            LammpsBaseWorkChain, namespace='lammps',
-            exclude=('lammps.data', 'lammps.parameters', 'lammps.parent_folder', 'lammps.topology'),
-        )
+        spec.expose_inputs(LammpsBaseWorkChain, namespace='lammps', exclude=LAMMPS_EXCLUDE)
         spec.outline(
             cls.setup,
             cls.make_cell,
@@ -143,10 +140,7 @@ class MdWorkChain(ProtocolMixin, WorkChain):
         spec.input('parameters', valid_type=orm.Dict)
         spec.input('protocol', valid_type=orm.Str, default=lambda: orm.Str('custom'))
         spec.input('trials', valid_type=orm.Int, default=lambda: orm.Int(1))
-        spec.expose_inputs(
-            LammpsBaseWorkChain, namespace='lammps',
-            exclude=('lammps.data', 'lammps.parameters', 'lammps.parent_folder', 'lammps.topology'),
-        )
+        spec.expose_inputs(LammpsBaseWorkChain, namespace='lammps', exclude=LAMMPS_EXCLUDE)
         spec.outline(cls.run_trials, cls.aggregate)
         spec.output_namespace('trials', valid_type=orm.Dict, dynamic=True, help='`properties` of each trial.')
         spec.output_namespace('final_cells', valid_type=orm.SinglefileData, dynamic=True, required=False,
@@ -169,10 +163,10 @@ class MdWorkChain(ProtocolMixin, WorkChain):
             builder.qm_descriptors = qm_descriptors
         builder.protocol = orm.Str(protocol)
         builder.trials = orm.Int(inputs['trials'])
-        builder.parameters = orm.Dict(get_protocol(inputs['level'], inputs.get('parameters')))
+        builder.parameters = orm.Dict(inputs['parameters'])
         builder.lammps.max_iterations = orm.Int(inputs['max_iterations'])
         builder.lammps.lammps.code = code
-        builder.lammps.lammps.metadata.options = recursive_merge(inputs['options'], {})
+        builder.lammps.lammps.metadata.options = merge(inputs['options'], {})
         builder.lammps.lammps.settings = orm.Dict(inputs.get('settings', {}))
         return builder
 

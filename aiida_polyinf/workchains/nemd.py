@@ -16,33 +16,10 @@ from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, append_, if_, while_
 
 from ..calculations.nemd import thermal_conductivity
-from ..data.polymer import PolymerData
-from ..md.nemd import get_protocol, skip_reason, total_steps
+from ..md.nemd import skip_reason, total_steps
+from ..protocols import ProtocolMixin, merge
+from .cell import cell_stage_builder, define_cell_inputs
 from .lammps_base import LammpsBaseWorkChain
-from .protocols import ProtocolMixin, recursive_merge
-
-LAMMPS_EXCLUDE = ('lammps.data', 'lammps.parameters', 'lammps.parent_folder', 'lammps.topology')
-
-
-def cell_stage_builder(process, code, polymer, cell, protocol, overrides, seed, trial, get_level):
-    """A builder of a property stage that runs LAMMPS on an equilibrated cell (NEMD, ions), from its protocol:
-    ``get_level(name, overrides)`` gives the stage's parameters dict. Shared by both stages."""
-    protocol = protocol or process.get_default_protocol()
-    inputs = process.get_protocol_inputs(protocol, overrides)
-    builder = process.get_builder()
-    builder.polymer = polymer
-    if cell is not None:
-        builder.cell = cell
-    builder.parameters = orm.Dict(get_level(inputs['level'], inputs.get('parameters')))
-    builder.seed = orm.Int(seed)
-    builder.trial = orm.Int(trial)
-    builder.protocol = orm.Str(protocol)
-    builder.lammps.max_iterations = orm.Int(inputs['max_iterations'])
-    builder.lammps.lammps.code = code
-    builder.lammps.lammps.metadata.options = recursive_merge(inputs['options'], {})
-    builder.lammps.lammps.settings = orm.Dict(inputs.get('settings', {}))
-    return builder
-
 
 class NemdThermalConductivityWorkChain(ProtocolMixin, WorkChain):
     """Thermal conductivity and diffusivity of one equilibrated cell."""
@@ -52,15 +29,7 @@ class NemdThermalConductivityWorkChain(ProtocolMixin, WorkChain):
     @classmethod
     def define(cls, spec):
         super().define(spec)
-        spec.input('polymer', valid_type=PolymerData)
-        spec.input('cell', valid_type=orm.SinglefileData, help='The equilibrated LAMMPS data file (MD final_cell).')
-        spec.input('md_properties', valid_type=orm.Dict, required=False,
-                   help="This trial's MD properties: density and Cp (diffusivity), converged and nematic order.")
-        spec.input('parameters', valid_type=orm.Dict, help='The NEMD protocol dictionary (aiida_polyinf.md.nemd).')
-        spec.input('seed', valid_type=orm.Int, help='Velocity seed.')
-        spec.input('trial', valid_type=orm.Int, default=lambda: orm.Int(0))
-        spec.input('protocol', valid_type=orm.Str, default=lambda: orm.Str('custom'))
-        spec.expose_inputs(LammpsBaseWorkChain, namespace='lammps', exclude=LAMMPS_EXCLUDE)
+        define_cell_inputs(spec, 'The NEMD parameters (protocols/nemd.yaml, read by aiida_polyinf.md.nemd).')
         spec.outline(
             cls.setup,
             if_(cls.should_run)(
@@ -81,11 +50,8 @@ class NemdThermalConductivityWorkChain(ProtocolMixin, WorkChain):
 
     @classmethod
     def get_builder_from_protocol(cls, code, polymer, cell, protocol=None, overrides=None, md_properties=None,
-                                  seed: int = 12345, trial: int = 0):
-        builder = cell_stage_builder(cls, code, polymer, cell, protocol, overrides, seed, trial, get_protocol)
-        if md_properties is not None:
-            builder.md_properties = md_properties
-        return builder
+                                  seed: int | None = None, trial: int = 0):
+        return cell_stage_builder(cls, 'nemd', code, polymer, cell, protocol, overrides, seed, trial, md_properties)
 
     def setup(self):
         self.ctx.protocol = self.inputs.parameters.get_dict()
@@ -117,7 +83,7 @@ class NemdThermalConductivityWorkChain(ProtocolMixin, WorkChain):
         if self.ctx.runs:  # an extension: more steps, continued from the end of the last run
             last = self.ctx.runs[-1]
             end = total_steps(self.ctx.protocol)
-            self.ctx.protocol = recursive_merge(
+            self.ctx.protocol = merge(
                 self.ctx.protocol, {'steps': self.ctx.protocol['steps'] + self.ctx.protocol['extension_steps']}
             )
             parameters['protocol'] = self.ctx.protocol

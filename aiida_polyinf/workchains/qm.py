@@ -8,16 +8,17 @@ from aiida.engine import ToContext, WorkChain
 
 from ..calculations.intake import build_oligomer
 from ..calculations.qm import qm_descriptors
+from ..common.seeds import derive_seed
 from ..data.polymer import PolymerData
-from ..qm.levels import get_level
-from .protocols import ProtocolMixin, recursive_merge
+from ..protocols import ProtocolMixin, merge
 from .qm_base import PyscfBaseWorkChain
 
 
 class QmWorkChain(ProtocolMixin, WorkChain):
     """The QM stage of one polymer, on its CH3-capped monomer (or n-mer).
 
-    1. conformer search: RDKit ETKDG + MMFF over ``num_conformers`` conformers, the lowest goes to DFT;
+    1. conformer search: RDKit ETKDG + MMFF over ``num_conformers`` conformers, the lowest goes to DFT; skipped when
+       ``structure`` is given (``PolymerPropertiesWorkChain`` passes the intake stage's, built with these settings);
     2. geometry optimisation (geomeTRIC) and single-point properties at the optimised geometry, in one PySCF job
        restarted by ``PyscfBaseWorkChain`` when it fails recoverably;
     3. ``descriptors`` and ``charges`` made by a calcfunction that takes the polymer as a direct input.
@@ -32,7 +33,12 @@ class QmWorkChain(ProtocolMixin, WorkChain):
         spec.input('protocol', valid_type=orm.Str, default=lambda: orm.Str('custom'), help='Recorded on the outputs.')
         spec.input('n', valid_type=orm.Int, default=lambda: orm.Int(1), help='Repeat units in the capped oligomer.')
         spec.input('num_conformers', valid_type=orm.Int, default=lambda: orm.Int(1))
-        spec.input('conformer_seed', valid_type=orm.Int, default=lambda: orm.Int(42))
+        spec.input('conformer_seed', valid_type=orm.Int, help='Seed of the conformer embedding (derive_seed).')
+        spec.input(
+            'structure', valid_type=orm.StructureData, required=False,
+            help='The start conformer (the intake stage\'s, made by `build_oligomer` with `n`, `num_conformers` and '
+            '`conformer_seed`); omitted: built here.',
+        )
         spec.input(
             'restart_structure', valid_type=orm.StructureData, required=False,
             help='Start the PySCF run from this geometry (the last one of a failed run, in the site order of '
@@ -57,27 +63,32 @@ class QmWorkChain(ProtocolMixin, WorkChain):
     ):
         """A builder filled from the protocol (``fast``, ``moderate`` or ``precise``), then ``overrides``.
 
-        ``overrides`` may set ``num_conformers``, ``conformer_seed``, ``level``, ``parameters`` (merged over the
-        level's driver settings), ``options`` and ``max_iterations``; ``options`` updates the job's metadata options.
+        ``overrides`` may set ``n``, ``num_conformers``, ``conformer_seed``, ``parameters`` (the PySCF driver input),
+        ``options`` and ``max_iterations``; ``options`` updates the job's metadata options. The conformer seed is
+        derived (:func:`aiida_polyinf.common.seeds.derive_seed`, stage ``conformer``) unless ``overrides`` gives one.
         """
         protocol = protocol or cls.get_default_protocol()
         inputs = cls.get_protocol_inputs(protocol, overrides)
-        parameters = recursive_merge(get_level(inputs['level']), inputs.get('parameters', {}))
         builder = cls.get_builder()
         builder.polymer = polymer
         builder.protocol = orm.Str(protocol)
+        builder.n = orm.Int(inputs['n'])
         builder.num_conformers = orm.Int(inputs['num_conformers'])
-        builder.conformer_seed = orm.Int(inputs['conformer_seed'])
+        seed = inputs.get('conformer_seed')
+        builder.conformer_seed = orm.Int(seed if seed is not None else derive_seed(polymer.smiles, protocol, 0, 'conformer'))
         builder.pyscf.max_iterations = orm.Int(inputs['max_iterations'])
         builder.pyscf.pyscf.code = code
-        builder.pyscf.pyscf.parameters = orm.Dict(parameters)
-        builder.pyscf.pyscf.metadata.options = recursive_merge(inputs['options'], options or {})
+        builder.pyscf.pyscf.parameters = orm.Dict(inputs['parameters'])
+        builder.pyscf.pyscf.metadata.options = merge(inputs['options'], options or {})
         return builder
 
     def build_conformer(self):
         if 'restart_structure' in self.inputs:
             self.ctx.structure = self.inputs.restart_structure
             self.report(f'restarting from StructureData<{self.ctx.structure.pk}>')
+            return None
+        if 'structure' in self.inputs:  # the intake stage built it: no conformer search twice
+            self.ctx.structure = self.inputs.structure
             return None
         try:
             self.ctx.structure = build_oligomer(

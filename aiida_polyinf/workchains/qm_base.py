@@ -7,7 +7,7 @@ from aiida.common import AttributeDict
 from aiida.engine import ProcessHandlerReport, process_handler, while_
 
 from ..calculations.pyscf import PyscfCalculation
-from .protocols import recursive_merge
+from ..protocols import merge
 from .restart import RestartWorkChain
 
 #: SCF rescue strategies, tried in order: level shift, then damping, then second-order SCF.
@@ -44,7 +44,7 @@ class PyscfBaseWorkChain(RestartWorkChain):
         self.ctx.memory_fixes = 0
 
     def _update_parameters(self, update: dict) -> None:
-        self.ctx.inputs.parameters = orm.Dict(recursive_merge(self.ctx.inputs.parameters.get_dict(), update))
+        self.ctx.inputs.parameters = orm.Dict(merge(self.ctx.inputs.parameters.get_dict(), update))
 
     def _restart_from(self, node, use_checkpoint: bool) -> None:
         """Continue from the last geometry of ``node`` and, if asked, from its checkpoint (SCF guess)."""

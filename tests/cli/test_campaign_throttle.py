@@ -8,8 +8,8 @@ from click.testing import CliRunner
 
 from aiida_polyinf.campaign import EXTRA_CAMPAIGN, group_polymers
 from aiida_polyinf.cli import cmd_root
-from aiida_polyinf.controller import CampaignController, run_campaign, runs_group_label
-from aiida_polyinf.intake import import_file
+from aiida_polyinf.campaign.controller import CampaignController, run_campaign, runs_group_label
+from aiida_polyinf.campaign.intake import import_file
 
 CSV = 'id,smiles\nPE,*CC*\nPP,*CC(*)C\nPS,*CC(*)c1ccccc1\nPVC,*CC(*)Cl\nPEO,*CCO*\n'
 
@@ -82,7 +82,7 @@ def test_at_most_max_active_and_resume(campaign_group, fake_submit):
 @pytest.mark.usefixtures('aiida_profile_clean')
 def test_wait_tops_up_until_done(campaign_group, fake_submit, monkeypatch):
     """With --wait the loop keeps filling the free slots; never more than M unsealed at a time."""
-    import aiida_polyinf.controller as module
+    import aiida_polyinf.campaign.controller as module
 
     polymers = group_polymers(campaign_group)
     controller = CampaignController.for_polymers(campaign_group, polymers, 'fast', {}, max_active=2)

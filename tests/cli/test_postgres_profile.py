@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from aiida_polyinf.profile import postgres_env_path, postgres_superuser
+from aiida_polyinf.profiles.setup import postgres_env_path, postgres_superuser
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent

@@ -7,9 +7,9 @@ from click.testing import CliRunner
 from plumpy import ProcessState
 
 from aiida_polyinf.campaign import EXTRA_CAMPAIGN, group_polymers
-from aiida_polyinf.campaign_status import campaign_status, failed_stage_of_exit_codes
+from aiida_polyinf.campaign.status import campaign_status, failed_stage_of_exit_codes
 from aiida_polyinf.cli import cmd_root
-from aiida_polyinf.intake import import_file
+from aiida_polyinf.campaign.intake import import_file
 
 CSV = 'id,smiles\nP1,*CC*\nP2,*CC(*)C\nP3,*CC(*)c1ccccc1\nP4,*CC(*)Cl\nP5,*CCO*\nP6,*CC(*)O\nP7,*CC(*)C#N\n'
 FULL = ('intake', 'qm', 'ff', 'md')

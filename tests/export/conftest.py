@@ -6,7 +6,7 @@ import pytest
 from aiida import orm
 from aiida.engine import ExitCode, calcfunction
 
-from aiida_polyinf.export.values import values_dict
+from aiida_polyinf.data.values import values_dict
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PI1070 = ROOT.parent / "shared" / "data" / "radonpy" / "PI1070.csv"  # as tests/conftest.py:PI1070
@@ -63,7 +63,7 @@ def failing_qm(polymer):
 @pytest.fixture
 def computed_group():
     """Three polymers in group `test/computed`: PE fully computed (2 trials), PS whose QM failed, PVC with nothing."""
-    from aiida_polyinf.intake import import_rows
+    from aiida_polyinf.campaign.intake import import_rows
 
     report = import_rows([{'id': 'PE', 'smiles': '*CC*'}, {'id': 'PS', 'smiles': 'c1ccccc1C(*)C*'},
                           {'id': 'PVC', 'smiles': '*CC(*)Cl'}], 'test/computed', source='test')

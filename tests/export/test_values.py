@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from aiida_polyinf.export import values as V
+from aiida_polyinf.common import values as V
+from aiida_polyinf.data.values import values_dict
 
 
 def test_build_values_reserved_keys_units_and_missing():
@@ -29,7 +30,7 @@ def test_build_values_refuses_reserved_names_and_non_numbers():
 def test_values_dict_records_the_package_version():
     from aiida_polyinf import __version__
 
-    node = V.values_dict({'homo_eV': -6.1}, units={'homo_eV': 'eV'}, descriptor_set='qmex', protocol='fast')
+    node = values_dict({'homo_eV': -6.1}, units={'homo_eV': 'eV'}, descriptor_set='qmex', protocol='fast')
     assert node['version'] == __version__ and node['descriptor_set'] == 'qmex' and node['units'] == {'homo_eV': 'eV'}
 
 

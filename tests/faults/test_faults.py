@@ -47,16 +47,15 @@ SUBMIT = """
 import json
 from aiida import orm
 from aiida.engine import submit
-from aiida_polyinf.campaign import EXTRA_CAMPAIGN, build_inputs, group_polymers, pipeline_codes
-from aiida_polyinf.intake import import_rows
+from aiida_polyinf.campaign import EXTRA_CAMPAIGN, CampaignItem, build_inputs, group_polymers, pipeline_codes
+from aiida_polyinf.campaign.intake import import_rows
 
 import_rows([{'id': f'p{i}', 'smiles': s} for i, s in enumerate(SMILES)], 'faults/test', source='faults')
 pks = []
 for polymer in group_polymers('faults/test'):
-    _, builder, seed = build_inputs(polymer, 'fast', pipeline_codes(), {'stages': ['intake', 'qm'],
-                                                                        'qm': {'parameters': CHEAP}})
-    node = submit(builder)
-    node.base.extras.set_many({EXTRA_CAMPAIGN: f'{polymer.uuid}|fast|{seed}', 'polyinf_protocol': 'fast'})
+    item = CampaignItem.of(polymer, 'fast')
+    node = submit(build_inputs(item, pipeline_codes(), {'stages': ['intake', 'qm'], 'qm': {'parameters': CHEAP}}))
+    node.base.extras.set_many({EXTRA_CAMPAIGN: item.key, 'polyinf_protocol': 'fast'})
     pks.append(node.pk)
 print('PKS', json.dumps(pks))
 """
@@ -104,7 +103,7 @@ def campaign(tmp_path_factory):
     if services.returncode or 'postgres: running' not in services.stdout or 'rabbitmq: running' not in services.stdout:
         pytest.skip(f'setup/services.sh could not start PostgreSQL and RabbitMQ: {services.stdout[-300:]}'
                     f'{services.stderr[-300:]}')
-    from aiida_polyinf.profile import postgres_superuser
+    from aiida_polyinf.profiles.setup import postgres_superuser
 
     superuser = postgres_superuser()
     name = f'polyinf-faults-test-{secrets.token_hex(4)}'

@@ -7,7 +7,8 @@ import subprocess
 import pytest
 
 from aiida_polyinf.ff.typing import type_polymer
-from aiida_polyinf.md import inputs, levels, logs
+from aiida_polyinf import protocols
+from aiida_polyinf.md import inputs, logs
 from aiida_polyinf.md.cell import make_cell
 
 LMP = pathlib.Path(__file__).resolve().parents[2] / '.venv' / 'bin' / 'lmp'
@@ -26,10 +27,10 @@ def run(directory, stage):
 
 
 def test_packing_sampling_and_restart(tmp_path):
-    protocol = levels.get_protocol('fast', TINY)
+    protocol = protocols.parameters('md', 'fast', TINY)
     typed = type_polymer('*CC*', charge_model='gasteiger', dp=5, seed=1)
     make_cell(typed.chain, str(tmp_path), 2, seed=1)
-    inputs.write_stage(str(tmp_path), 'packing', protocol, data_file='cell.data')
+    inputs.write_stage(str(tmp_path), 'packing', protocol, data_file='cell.data', seed=3)
     assert run(tmp_path, 'packing') == 0
     result = logs.read_log(tmp_path / 'packing.log')
     assert result.complete and result.stage_complete and result.last_step == 1500
@@ -38,7 +39,8 @@ def test_packing_sampling_and_restart(tmp_path):
 
     # continue the packing stage from its restart at step 1000 with half the time step
     (tmp_path / 'packing.data').unlink()
-    text = inputs.render_stage('packing', protocol, restart=inputs.RestartPoint('packing.restart.1000', 1000, 0.5))
+    text = inputs.render_stage('packing', protocol, seed=3,
+                               restart=inputs.RestartPoint('packing.restart.1000', 1000, 0.5))
     (tmp_path / 'packing.in').write_text(text)
     assert run(tmp_path, 'packing') == 0
     assert logs.read_log(tmp_path / 'packing.log').stage_complete and (tmp_path / 'packing.data').exists()

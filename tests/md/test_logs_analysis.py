@@ -6,6 +6,7 @@ import pathlib
 import numpy as np
 import pytest
 
+from aiida_polyinf import protocols
 from aiida_polyinf.md import aggregate, analysis, logs
 
 FIX = pathlib.Path(__file__).resolve().parent.parent / 'fixtures' / 'md'
@@ -61,7 +62,8 @@ def test_analysis_of_the_complete_run():
     assert 0.3 < values['density'] < 1.5
     assert 0 < values['nematic_order_parameter'] <= 1
     assert out['units']['density'] == 'g/cm^3'
-    conv = analysis.check_eq(block, analysis={'init_fraction': 0.4, 'width_fraction': 0.6})
+    criteria = protocols.parameters('md', 'fast')['check_eq']
+    conv = analysis.check_eq(block, analysis={'init_fraction': 0.4, 'width_fraction': 0.6}, criteria=criteria)
     assert isinstance(conv['converged'], bool) and 'dens' in conv['checks']
 
 

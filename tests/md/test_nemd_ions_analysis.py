@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from aiida_polyinf import protocols
 from aiida_polyinf.md import inputs, ions, nemd
 
 
@@ -27,7 +28,7 @@ def test_profile_parse_and_kappa_by_hand():
     profile = nemd.parse_profile(text)
     assert profile['temp'].shape == (40, 20) and profile['step'][-1] == 2000
     length = 50.0  # angstrom
-    p = nemd.get_protocol('fast')
+    p = protocols.parameters('nemd', 'fast')
     grad = nemd.temperature_gradient([profile], length, p)
     expected = 100 / 0.5 / (length * 1e-10)  # K per reduced unit -> K/m
     assert grad['gradient'] == pytest.approx(expected, rel=0.01)
@@ -43,7 +44,7 @@ def test_profile_parse_and_kappa_by_hand():
 
 
 def test_radonpy_skip_rule():
-    moderate, fast = nemd.get_protocol('moderate'), nemd.get_protocol('fast')
+    moderate, fast = protocols.parameters('nemd', 'moderate'), protocols.parameters('nemd', 'fast')
     assert 'check_eq' in nemd.skip_reason(moderate, False, 0.05)
     assert 'nematic' in nemd.skip_reason(moderate, True, 0.12)
     assert nemd.skip_reason(moderate, True, 0.05) is None
@@ -51,12 +52,13 @@ def test_radonpy_skip_rule():
 
 
 def test_nemd_input_replicates_and_continues():
-    p = nemd.get_protocol('fast')
-    text = inputs.render_stage('nemd', p, seed=5)
+    p = protocols.parameters('nemd', 'fast')
+    text = nemd.render('nemd', p, data_file='input.data', seed=5)
     assert 'replicate 3 1 1' in text and 'fix mp all thermal/conductivity 50 x 20' in text
     assert f'run {nemd.total_steps(p)} upto' in text and f'write_restart nemd.restart.{nemd.total_steps(p)}' in text
     extended = dict(p, steps=p['steps'] + p['extension_steps'])
-    cont = inputs.render_stage('nemd', extended, restart=inputs.RestartPoint('nemd.restart.4500', 4500))
+    cont = nemd.render('nemd', extended, data_file='input.data', seed=5,
+                       restart=inputs.RestartPoint('nemd.restart.4500', 4500))
     assert 'read_restart nemd.restart.4500' in cont and 'replicate' not in cont and 'velocity' not in cont
     assert 'run 6500 upto' in cont
 
@@ -71,7 +73,7 @@ def _dump(steps, types, frames):
 
 
 def test_ion_msd_random_walk_and_cage():
-    p = ions.get_protocol('fast', {'min_msd_exponent': 0.8})
+    p = protocols.parameters('ions', 'fast', {'min_msd_exponent': 0.8})
     start = ions.production_start(p)
     n_frames, n_ions, sigma = 400, 40, 0.3  # angstrom per frame per axis
     rng = np.random.default_rng(1)
@@ -92,8 +94,8 @@ def test_ion_msd_random_walk_and_cage():
 
 
 def test_ion_insertion_input():
-    p = ions.get_protocol('fast')
-    text = inputs.render_stage('ions', p, seed=9, atom_types=2)
+    p = protocols.parameters('ions', 'fast')
+    text = ions.render('ions', p, data_file='input.data', seed=9, data_text='LAMMPS data\n\n392 atoms\n2 atom types\n')
     assert 'read_data input.data extra/atom/types 2' in text
     assert 'create_atoms 3 random 4 9 NULL overlap 2.0' in text and 'create_atoms 4 random 4 10' in text
     assert 'pair_coeff 3 3 0.0874393 2.439281' in text  # Joung-Cheatham TIP3P Na+

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from aiida_polyinf.export.radonpy import import_radonpy
-from aiida_polyinf.ml.data import load
+from aiida_polyinf.benchmarking import load
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PI1070 = ROOT.parent / 'shared' / 'data' / 'radonpy' / 'PI1070.csv'

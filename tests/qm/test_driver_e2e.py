@@ -9,7 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from aiida_polyinf.qm import results, levels
+from aiida_polyinf import protocols
+from aiida_polyinf.qm import results
 from conftest import FIXTURES
 
 pytest.importorskip("pyscf")
@@ -22,7 +23,7 @@ def butane_run(tmp_path_factory):
     for f in results.driver_files():
         shutil.copy(f, work)
     mol = json.load(open(os.path.join(FIXTURES, "butane_molecule.json")))
-    settings = levels.get_level("fast")
+    settings = {k: v for k, v in protocols.parameters("qm", "fast").items() if k != "resources"}
     settings["optimization"]["max_steps"] = 5
     results.write_input(str(work / "input.json"), molecule=mol, settings=settings,
                         resources={"num_threads": 2, "max_memory_mb": 2000, "walltime_s": 600})

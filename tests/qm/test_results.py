@@ -5,7 +5,13 @@ import os
 
 import pytest
 
-from aiida_polyinf.qm import results, levels, driver
+from aiida_polyinf import protocols
+from aiida_polyinf.qm import results, driver
+
+
+def level(name):
+    """The driver settings of a QM protocol, without its resources."""
+    return {k: v for k, v in protocols.parameters('qm', name).items() if k != 'resources'}
 from conftest import FIXTURES
 
 
@@ -84,7 +90,7 @@ def test_write_input_levels_roundtrip(tmp_path):
     mol = json.load(open(os.path.join(FIXTURES, "butane_molecule.json")))
     for name in ("fast", "moderate", "precise"):
         p = tmp_path / ("%s.json" % name)
-        inp = results.write_input(str(p), molecule=mol, settings=levels.get_level(name),
+        inp = results.write_input(str(p), molecule=mol, settings=level(name),
                                   resources={"num_threads": 4})
         back = json.load(open(p))
         assert back == inp
@@ -92,11 +98,11 @@ def test_write_input_levels_roundtrip(tmp_path):
         assert back["resources"]["num_threads"] == 4
         assert back["resources"]["max_memory_mb"] == 4000
         assert back["molecule"]["equivalence"] == mol["equivalence"]
-    assert levels.MODERATE["method"]["basis"] == "6-31g*"
-    assert levels.PRECISE["method"]["dispersion"] == "d3bj"
+    assert level("moderate")["method"]["basis"] == "6-31g*"
+    assert level("precise")["method"]["dispersion"] == "d3bj"
     with pytest.raises(ValueError):
         results.write_input(symbols=["H"], coords_angstrom=[])
-    assert levels.get_level("fast") is not levels.FAST
+    assert protocols.parameters("qm", "fast") is not protocols.parameters("qm", "fast")
 
 
 def test_driver_files_exist_and_do_not_import_aiida():

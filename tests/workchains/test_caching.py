@@ -7,7 +7,7 @@ from aiida import orm
 from aiida.engine import run_get_node
 from aiida.manage.caching import enable_caching, get_use_cache
 
-from aiida_polyinf.caching import CACHED_PROCESSES, enable_profile_caching
+from aiida_polyinf.profiles.caching import CACHED_PROCESSES, enable_profile_caching
 from aiida_polyinf.calculations.intake import register_polymer
 from aiida_polyinf.calculations.md import ff_descriptors
 from aiida_polyinf.calculations.pyscf import PyscfCalculation

@@ -37,6 +37,6 @@ def test_intake_is_deterministic_for_a_seed(polystyrene):
 
 
 def test_trimer(polystyrene):
-    structure = run_get_node(IntakeWorkChain, polymer=polystyrene, n=orm.Int(3))[0]['structure']
+    structure = run_get_node(IntakeWorkChain, polymer=polystyrene, n=orm.Int(3), seed=orm.Int(5))[0]['structure']
     assert structure.get_formula() == 'C26H30'
     assert structure.base.attributes.get('n_repeat_units') == 3

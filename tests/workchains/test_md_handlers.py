@@ -10,7 +10,7 @@ from aiida.engine.utils import instantiate_process
 from aiida.manage import get_manager
 
 from aiida_polyinf.calculations.lammps import RESTART_LIST, LammpsCalculation
-from aiida_polyinf.md.levels import get_protocol
+from aiida_polyinf import protocols
 from aiida_polyinf.parsers.lammps import LammpsParser, last_restart
 from aiida_polyinf.workchains.lammps_base import DT_FACTOR, LammpsBaseWorkChain
 
@@ -23,7 +23,7 @@ def data_file():
 
 
 def stage_parameters(**extra):
-    return orm.Dict({'stage': STAGE, 'protocol': get_protocol('fast'), 'seed': 1, **extra})
+    return orm.Dict({'stage': STAGE, 'protocol': protocols.parameters('md', 'fast'), 'seed': 1, **extra})
 
 
 def calcjob_node(code, log_name, restarts='eq21.restart.1000\neq21.restart.2000\n'):

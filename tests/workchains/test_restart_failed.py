@@ -13,11 +13,11 @@ from aiida.engine import run_get_node
 from click.testing import CliRunner
 
 from aiida_polyinf.campaign import EXTRA_CAMPAIGN, group_polymers
-from aiida_polyinf.campaign_status import campaign_status
+from aiida_polyinf.campaign.status import campaign_status
 from aiida_polyinf.cli import cmd_root
-from aiida_polyinf.controller import polymer_key
-from aiida_polyinf.intake import import_file
-from aiida_polyinf.relaunch import EXTRA_RESTARTED_AS, EXTRA_RESTARTED_FROM, EXTRA_SUPERSEDED
+from aiida_polyinf.campaign.controller import polymer_key
+from aiida_polyinf.campaign.intake import import_file
+from aiida_polyinf.campaign.relaunch import EXTRA_RESTARTED_AS, EXTRA_RESTARTED_FROM, EXTRA_SUPERSEDED
 from aiida_polyinf.workchains.polymer import PolymerPropertiesWorkChain
 
 SHORT = {'qm': {'parameters': {'optimization': {'max_steps': 1, 'require_convergence': True}}, 'max_iterations': 1}}
@@ -67,7 +67,7 @@ def test_restart_failed_qm_from_checkpoint(polyinf_codes, tmp_path, monkeypatch)
         return relaunched[-1]
 
     monkeypatch.setattr('aiida.engine.submit', run_here)
-    monkeypatch.setattr('aiida_polyinf.campaign.ensure_daemon', lambda *a, **k: None)
+    monkeypatch.setattr('aiida_polyinf.campaign.submit.ensure_daemon', lambda *a, **k: None)
     result = runner.invoke(cmd_root, ['restart-failed', '--group', group])
     assert result.exit_code == 0, result.output
     assert 'relaunched 1 failed run(s)' in result.output

@@ -20,10 +20,9 @@ from aiida import orm
 from aiida_submission_controller import BaseSubmissionController
 from pydantic import PrivateAttr
 
-from .campaign import EXTRA_CAMPAIGN, build_inputs, campaign_key
-from .campaign_status import chunks
-from .data.polymer import PolymerData
-from .seeds import derive_seed
+from ..data.polymer import PolymerData
+from .status import chunks
+from .submit import EXTRA_CAMPAIGN, CampaignItem, build_inputs
 
 TERMINATED = ('finished', 'excepted', 'killed')
 sleep = time.sleep  # module-level, so that tests can replace the wait between top-ups
@@ -35,7 +34,7 @@ def runs_group_label(polymer_group: str) -> str:
 
 
 def polymer_key(polymer: PolymerData, protocol: str) -> str:
-    return campaign_key(polymer, protocol, derive_seed(polymer.smiles, protocol, 0, 'conformer'))
+    return CampaignItem.of(polymer, protocol).key
 
 
 def submitted_keys(keys: t.Iterable[str]) -> dict[str, tuple[int, str | None]]:
@@ -70,7 +69,8 @@ class CampaignController(BaseSubmissionController):
             group_label=label, max_concurrent=max_active, unique_extra_keys=(EXTRA_CAMPAIGN,), protocol=protocol,
             overrides=overrides,
         )
-        controller._polymers = {polymer_key(polymer, protocol): polymer for polymer in polymers}
+        items = [CampaignItem.of(polymer, protocol) for polymer in polymers]
+        controller._polymers = {item.key: item for item in items}
         controller._codes = codes
         return controller
 
@@ -86,9 +86,7 @@ class CampaignController(BaseSubmissionController):
         return super()._check_submitted_extras() | {(key,) for key in submitted_keys(self.keys)}
 
     def get_inputs_and_processclass_from_extras(self, extras_values):
-        polymer = self._polymers[extras_values[0]]
-        _, builder, _ = build_inputs(polymer, self.protocol, self._codes, self.overrides)
-        return builder
+        return build_inputs(self._polymers[extras_values[0]], self._codes, self.overrides)
 
     def submit_new_batch(self, dry_run=False, sort=True, verbose=False, sleep=0):
         """Fill the free slots (keys in sorted order, so deterministic); returns ``{(key,): node}`` of the new runs."""

@@ -1,16 +1,36 @@
-"""A campaign: one submission per polymer of a group, through the daemon, never twice for the same inputs."""
+"""A campaign: one submission per polymer of a group, through the daemon, never twice for the same inputs.
+
+A polymer's place in a campaign is a :class:`CampaignItem`: the polymer, the protocol and the conformer seed, derived
+once (:func:`aiida_polyinf.common.seeds.derive_seed`); the campaign key and the builder both come from it.
+"""
 
 from __future__ import annotations
 
 from aiida import orm
 
-from .data.polymer import PolymerData
-from .seeds import derive_seed
-from .stages import STAGES
+import dataclasses
 
-#: Stages that have a work chain today; the others are reported as unavailable.
-AVAILABLE_STAGES = ('intake', 'qm', 'ff', 'md', 'nemd', 'ions')
+from ..common.seeds import derive_seed
+from ..data.polymer import PolymerData
+
 EXTRA_CAMPAIGN = 'polyinf_campaign'
+
+
+@dataclasses.dataclass(frozen=True)
+class CampaignItem:
+    """One polymer of a campaign under one protocol, with its conformer seed."""
+
+    polymer: PolymerData
+    protocol: str
+    seed: int
+
+    @classmethod
+    def of(cls, polymer: PolymerData, protocol: str) -> 'CampaignItem':
+        return cls(polymer, protocol, derive_seed(polymer.smiles, protocol, 0, 'conformer'))
+
+    @property
+    def key(self) -> str:
+        return campaign_key(self.polymer, self.protocol, self.seed)
 
 
 def group_polymers(group_label: str) -> list[PolymerData]:
@@ -19,10 +39,6 @@ def group_polymers(group_label: str) -> list[PolymerData]:
     query.append(PolymerData, with_group='group', project='*', tag='polymer')
     query.order_by({'polymer': {'id': 'asc'}})
     return [row[0] for row in query.all()]
-
-
-def unavailable_stages() -> list[str]:
-    return [stage for stage in STAGES if stage not in AVAILABLE_STAGES]
 
 
 def campaign_key(polymer: PolymerData, protocol: str, seed: int) -> str:
@@ -62,11 +78,10 @@ def pipeline_codes(computer: str = 'localhost') -> dict:
     return codes
 
 
-def build_inputs(
-    polymer: PolymerData, protocol: str, codes: dict, overrides: dict | None = None
-) -> tuple[type, object, int]:
-    from .workchains.polymer import PolymerPropertiesWorkChain
+def build_inputs(item: CampaignItem, codes: dict, overrides: dict | None = None):
+    """The builder of a campaign item's ``PolymerPropertiesWorkChain``."""
+    from ..workchains.polymer import PolymerPropertiesWorkChain
 
-    seed = derive_seed(polymer.smiles, protocol, 0, 'conformer')
-    builder = PolymerPropertiesWorkChain.get_builder_from_protocol(codes, polymer, protocol, overrides, seed=seed)
-    return PolymerPropertiesWorkChain, builder, seed
+    return PolymerPropertiesWorkChain.get_builder_from_protocol(
+        codes, item.polymer, item.protocol, overrides, seed=item.seed
+    )

@@ -24,8 +24,8 @@ import dataclasses
 
 from aiida import orm
 
-from .campaign import EXTRA_CAMPAIGN
-from .campaign_status import campaign_chains, classify, failed_stage_of_exit_codes, stage_processes
+from .submit import EXTRA_CAMPAIGN
+from .status import campaign_chains, classify, failed_stage_of_exit_codes, stage_processes
 
 EXTRA_RESTARTED_FROM = 'polyinf_restarted_from'
 EXTRA_RESTARTED_AS = 'polyinf_restarted_as'

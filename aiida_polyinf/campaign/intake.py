@@ -13,8 +13,8 @@ import typing as t
 
 from aiida import orm
 
-from .data.polymer import PolymerData
-from .polymers.smiles import MAX_HEAVY_ATOMS, IntakeError, parse_repeat_unit
+from ..data.polymer import PolymerData
+from ..polymers.smiles import MAX_HEAVY_ATOMS, IntakeError, parse_repeat_unit
 
 REJECTED_COLUMNS = ('row', 'id', 'smiles', 'reason', 'message')
 
@@ -103,7 +103,7 @@ def import_rows(
 
     ``on_row(row_number, status, item)`` is called for each row, with status ``new``, ``existing`` or ``rejected``.
     """
-    from .calculations.intake import register_polymer
+    from ..calculations.intake import register_polymer
 
     group, _ = orm.Group.collection.get_or_create(group_label)
     report = ImportReport(group=group.label)

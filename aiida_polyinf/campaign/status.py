@@ -4,8 +4,8 @@ Everything comes from three QueryBuilder queries, whatever the size of the campa
 
 1. the campaign's top-level ``PolymerPropertiesWorkChain`` (input ``polymer`` in the group, extra ``polyinf_campaign``;
    a run superseded by ``polyinf restart-failed`` has lost that extra and is not counted);
-2. the processes they called: the stage sub-processes, found by their call link labels (``intake``, ``qm``, ``md``,
-   ``nemd``, ``ions``) and, for ``ff``, the ``ff_descriptors`` calcfunction;
+2. the processes they called: the stage sub-processes, found by the call-link labels of the stage registry
+   (:mod:`aiida_polyinf.common.stages`: ``intake``, ``qm``, ``ff_descriptors``, ``md``, ``nemd``, ``ions``, ``tg``);
 3. the labels of their input links, which say which stages a chain was given (``qm__...``, ``ff_parameters``, ...).
 
 A stage that never started counts as ``queued`` while its chain runs; when the chain has terminated it is ``failed``
@@ -20,13 +20,12 @@ import dataclasses
 
 from aiida import orm
 
-from .campaign import EXTRA_CAMPAIGN
-from .data.polymer import PolymerData
-from .stages import STAGES
+from .submit import EXTRA_CAMPAIGN
+from ..data.polymer import PolymerData
+from ..common import stages as registry
 
 COLUMNS = ('queued', 'running', 'finished', 'failed', 'skipped')
 TOP_LABEL = 'PolymerPropertiesWorkChain'
-FF_PROCESS_LABEL = 'ff_descriptors'
 FAILED_PREFIX = 'ERROR_SUB_PROCESS_FAILED_'
 CHUNK = 5000  # ids per `in` filter: SQLite caps the number of bound parameters of one statement
 
@@ -37,14 +36,8 @@ def chunks(values: list, size: int = CHUNK):
 
 
 def failed_stage_of_exit_codes() -> dict[int, str]:
-    """``{exit status: stage}`` of the top-level chain's ``ERROR_SUB_PROCESS_FAILED_<STAGE>`` codes."""
-    from .workchains.polymer import PolymerPropertiesWorkChain
-
-    return {
-        code.status: code_name[len(FAILED_PREFIX):].lower()
-        for code_name, code in PolymerPropertiesWorkChain.spec().exit_codes.items()
-        if code_name.startswith(FAILED_PREFIX)
-    }
+    """``{exit status: stage}`` of the top-level chain's ``ERROR_SUB_PROCESS_FAILED_<STAGE>`` codes (registry)."""
+    return {stage.exit_status: stage.name for stage in registry.STAGE_LIST}
 
 
 def classify(state: str | None, exit_status: int | None) -> tuple[str, str | None]:
@@ -89,7 +82,7 @@ class CampaignStatus:
         return self.polymers - len({chain['polymer'] for chain in self.chains})
 
     def rows(self) -> list[list[str]]:
-        rows = [[stage] + [str(self.stages[stage][column]) for column in COLUMNS] for stage in STAGES]
+        rows = [[stage] + [str(self.stages[stage][column]) for column in COLUMNS] for stage in registry.NAMES]
         rows.append(['polymers'] + [str(self.totals[column]) for column in COLUMNS])
         return rows
 
@@ -119,6 +112,8 @@ def campaign_chains(group_label: str | None = None, protocol: str | None = None)
 def stage_processes(chain_pks: list[int]) -> dict[int, dict[str, tuple[int, str | None, int | None]]]:
     """``{chain pk: {stage: (pk, state, exit_status)}}`` of the stage sub-processes of these chains."""
     found: dict[int, dict] = collections.defaultdict(dict)
+    by_label = registry.by_call_label()
+    by_process = registry.process_stages()  # calls labelled `CALL`: ff of chains made before the registry
     if not chain_pks:
         return found
     for chunk in chunks(chain_pks):
@@ -131,8 +126,8 @@ def stage_processes(chain_pks: list[int]) -> dict[int, dict[str, tuple[int, str 
         )
         query.order_by({'sub': {'id': 'asc'}})  # a stage called twice (not today): the newest wins
         for top, pk, process_label, state, exit_status, label in query.iterall():  # edge projections come last
-            stage = 'ff' if process_label == FF_PROCESS_LABEL else label
-            if stage in STAGES:
+            stage = by_label.get(label) or by_process.get(process_label)
+            if stage is not None:
                 found[top][stage] = (pk, state, exit_status)
     return found
 
@@ -140,6 +135,7 @@ def stage_processes(chain_pks: list[int]) -> dict[int, dict[str, tuple[int, str 
 def planned_stages(chain_pks: list[int]) -> dict[int, set[str]]:
     """``{chain pk: stages it was given}``, from its input link labels (``intake`` always runs)."""
     planned: dict[int, set] = collections.defaultdict(lambda: {'intake'})
+    by_port = registry.by_input_port()
     if not chain_pks:
         return planned
     for chunk in chunks(chain_pks):
@@ -147,9 +143,8 @@ def planned_stages(chain_pks: list[int]) -> dict[int, set[str]]:
         query.append(orm.WorkflowNode, filters={'id': {'in': chunk}}, tag='top', project='id')
         query.append(orm.Node, with_outgoing='top', edge_project='label')
         for top, label in query.iterall():
-            head = label.split('__', 1)[0]
-            stage = 'ff' if head == 'ff_parameters' else head
-            if stage in STAGES:
+            stage = by_port.get(label.split('__', 1)[0])
+            if stage is not None:
                 planned[top].add(stage)
     return planned
 
@@ -167,13 +162,13 @@ def campaign_status(group_label: str | None = None, protocol: str | None = None)
     planned = planned_stages(pks)
     failed_stage = failed_stage_of_exit_codes()
 
-    stages = {stage: {column: Cell() for column in COLUMNS} for stage in STAGES}
+    stages = {stage: {column: Cell() for column in COLUMNS} for stage in registry.NAMES}
     totals = {column: Cell() for column in COLUMNS}
     for chain in chains:
         top_column, top_code = classify(chain['state'], chain['exit_status'])
         totals[top_column].add(top_code)
         chain_done = chain['state'] in ('finished', 'excepted', 'killed')
-        for stage in STAGES:
+        for stage in registry.NAMES:
             if stage in subs[chain['pk']]:
                 _, state, exit_status = subs[chain['pk']][stage]
                 column, code = classify(state, exit_status)

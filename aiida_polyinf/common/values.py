@@ -2,7 +2,7 @@
 
 Every Dict of values is created (CREATE link) by a calcfunction or CalcJob that takes the ``PolymerData`` as a
 DIRECT input, under one of the fixed link labels of :data:`LINK_STAGES`. Its attributes are the values keyed by name
-(floats or ints; names from :mod:`aiida_polyinf.properties`), plus the reserved keys of :data:`RESERVED`:
+(floats or ints; names from :mod:`aiida_polyinf.common.properties`), plus the reserved keys of :data:`RESERVED`:
 
 ``units``           ``{name: unit}`` of every value present
 ``_missing``        ``{name: reason}`` of every expected value that is absent (AiiDA refuses NaN: never store NaN)
@@ -13,8 +13,9 @@ DIRECT input, under one of the fixed link labels of :data:`LINK_STAGES`. Its att
 ``source``          for imported values: the source name (``PI1070``), ``source_id`` the row id in that source
 ``settings``        non-numeric or run-setting metadata (temperature, tacticity, polymer class...), never a feature
 
-The QM, FF and MD code build their output Dicts with :func:`values_dict` and the export reads them back with
-:func:`split_values`; neither side needs to know more than this module.
+Pure code (no AiiDA): the calcfunctions of every stage build their output Dicts with
+:func:`aiida_polyinf.data.values.values_dict` (an ``orm.Dict`` of :func:`build_values`) and the export reads them back
+with :func:`split_values`; neither side needs to know more than this module and the stage registry.
 """
 
 from __future__ import annotations
@@ -22,19 +23,16 @@ from __future__ import annotations
 import math
 import typing as t
 
-#: CREATE link label -> the pipeline stage whose values it carries.
-LINK_STAGES = {
-    'descriptors': 'qm',
-    'ff_descriptors': 'ff',
-    'properties': 'md',
-    'aggregate': 'md',
-    'thermal_conductivity': 'nemd',
-    'ion_mobility': 'ions',
-}
+from . import stages
+
+#: CREATE link label -> the pipeline stage whose values it carries (from the stage registry).
+LINK_STAGES = stages.link_stages()
 #: Labels of per-trial Dicts (with ``seed`` and ``trial``); the others are one per polymer and protocol.
-TRIAL_LINKS = ('properties', 'thermal_conductivity', 'ion_mobility')
+TRIAL_LINKS = stages.trial_links()
+#: Per-trial labels of stages without a per-polymer Dict: a per-polymer export row takes their values as they are.
+UNAGGREGATED_LINKS = stages.unaggregated_trial_links()
 #: Labels of per-polymer Dicts.
-POLYMER_LINKS = ('descriptors', 'ff_descriptors', 'aggregate')
+POLYMER_LINKS = stages.polymer_links()
 
 UNITS = 'units'
 MISSING = '_missing'
@@ -54,24 +52,12 @@ DESCRIPTOR_SETS = ('qmex', 'radonpy_qm')
 #: Protocol prefix of imported values.
 EXTERNAL_PREFIX = 'external:'
 
-#: Process label -> stage, for reporting a failed process that made no Dict (``missing.<stage>`` of the export).
+#: Process label -> stage, for reporting a failed process that made no Dict (``missing.<stage>`` of the export): the
+#: stage registry's process labels, the PI1070 import, and the top-level chain (reported under ``md``, as before).
 #: A process can also name its stage itself in the extra ``polyinf_stage``, which wins over this table.
 PROCESS_STAGES = {
-    'IntakeWorkChain': 'intake',
-    'register_polymer': 'intake',
+    **stages.process_stages(),
     'import_radonpy_row': 'import',
-    'build_oligomer': 'intake',
-    'QmWorkChain': 'qm',
-    'PyscfCalculation': 'qm',
-    'FfWorkChain': 'ff',
-    'MdEquilibrationWorkChain': 'md',
-    'LammpsCalculation': 'md',
-    'aggregate_trials': 'md',
-    'NemdWorkChain': 'nemd',
-    'NemdThermalConductivityWorkChain': 'nemd',
-    'thermal_conductivity': 'nemd',
-    'ion_mobility': 'ions',
-    'IonMobilityWorkChain': 'ions',
     'PolymerPropertiesWorkChain': 'md',
 }
 EXTRA_STAGE = 'polyinf_stage'
@@ -99,9 +85,9 @@ def build_values(
     """The attribute dict of a values Dict.
 
     A value that is ``None`` or NaN goes to ``_missing`` (reason ``not a number`` unless ``missing`` gives one).
-    ``units`` defaults to :func:`aiida_polyinf.properties.unit` for every known name (``unit_of`` overrides it).
+    ``units`` defaults to :func:`aiida_polyinf.common.properties.unit` for every known name (``unit_of`` overrides it).
     """
-    from .. import properties
+    from . import properties
 
     unit_of = unit_of or properties.unit
     clean: dict[str, t.Any] = {}
@@ -141,19 +127,6 @@ def build_values(
     if settings:
         attributes[SETTINGS] = dict(settings)
     return attributes
-
-
-def values_dict(values: t.Mapping[str, t.Any], **kwargs):
-    """An (unstored) ``Dict`` of values with the reserved keys; arguments as :func:`build_values`.
-
-    ``version`` defaults to the version of aiida-polyinf.
-    """
-    from aiida import orm
-
-    from .. import __version__
-
-    kwargs.setdefault('version', __version__)
-    return orm.Dict(build_values(values, **kwargs))
 
 
 def split_values(attributes: t.Mapping[str, t.Any]) -> tuple[dict, dict]:
