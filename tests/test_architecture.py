@@ -66,7 +66,7 @@ def test_registry_drives_the_work_chain_and_the_property_registry(aiida_profile)
     for stage in stages.cell_stages():
         assert stage.port in spec.outputs, stage.name
     assert set(V.LINK_STAGES.values()) <= set(stages.NAMES)
-    assert 'ion_mobility' in V.UNAGGREGATED_LINKS and 'aggregate' in V.POLYMER_LINKS
+    assert 'glass_transition' in V.UNAGGREGATED_LINKS and 'aggregate' in V.POLYMER_LINKS
 
 
 def test_protocols_are_one_source():
@@ -97,7 +97,7 @@ def test_protocols_are_one_source():
 
 def test_override_validation_names_the_bad_key():
     good = {'md': {'trials': 2, 'parameters': {'sampling': {'steps': 100}}}, 'qm': {'parameters': {'gpu': False}},
-            'nemd': {'options': {'queue_name': 'any'}}, 'stages': ['intake', 'qm']}
+            'tg': {'options': {'queue_name': 'any'}}, 'stages': ['intake', 'qm']}
     assert protocols.validate_overrides(good, 'fast') == good
     for bad, words in (
         ({'md': {'trails': 2}}, ("'md.trails'", 'trials')),
@@ -162,4 +162,4 @@ def test_every_declared_value_reaches_the_export(aiida_profile_clean):
                 assert name in per_trial.columns, (stage.name, name)
         if stage.outputs:
             assert frame.loc[0, f'missing.{stage.name}'] == '', stage.name
-    assert frame.loc[0, 'uuid.ion_mobility'] and frame.loc[0, 'uuid.thermal_conductivity']
+    assert frame.loc[0, 'uuid.glass_transition'] and frame.loc[0, 'uuid.thermal_conductivity']

@@ -147,6 +147,24 @@ STAGE_LIST: tuple[Stage, ...] = (
         lammps_stages={'ions': 'aiida_polyinf.md.ions'},
         needs=('md',),
     ),
+    Stage(
+        'tg', 'cell', 'aiida.workflows:polyinf.tg', 407, protocol='tg', outputs={'glass_transition': 'trial'},
+        quantities=(
+            quantity('glass_transition_temperature', 'K', 'tg', 'glass-transition temperature, bilinear fit of the '
+               'specific volume on stepwise cooling', None),
+            quantity('volume_expansion_rubber', '1/K', 'tg', 'volumetric thermal expansion coefficient above Tg', None),
+            quantity('volume_expansion_glass', '1/K', 'tg', 'volumetric thermal expansion coefficient below Tg', None),
+        ),
+        quality=(
+            quantity('glass_transition_temperature_err', 'K', 'tg', 'uncertainty of Tg (RSS profile of the fit)', None),
+            quantity('glass_transition_r2_glass', '', 'tg', 'R^2 of the fit below Tg', None),
+            quantity('glass_transition_r2_rubber', '', 'tg', 'R^2 of the fit above Tg', None),
+            quantity('glass_transition_slope_ratio', '', 'tg', 'dv/dT above over below Tg (a clear kink: > 1)', None),
+        ),
+        process_labels=('TgWorkChain', 'glass_transition'),
+        lammps_stages={'tg': 'aiida_polyinf.md.tg'},
+        needs=('md',),
+    ),
 )
 
 STAGES: dict[str, Stage] = {stage.name: stage for stage in STAGE_LIST}
