@@ -136,6 +136,24 @@ def ensure_codes(computer) -> list[tuple[str, bool, str]]:
     return results
 
 
+def check_codes(computer, echo) -> None:
+    """Run the aiida-shell check of each pipeline code that has none yet (``profiles/codecheck.py``)."""
+    from aiida import orm
+
+    from .codecheck import EXTRA_CHECK, EXTRA_VERSION, check_code
+
+    for label in code_specs():
+        code = orm.load_code(f'{label}@{computer.label}')
+        if code.base.extras.get(EXTRA_CHECK, None):
+            echo(f'check     {code.full_label}: {code.base.extras.get(EXTRA_VERSION, "?")} (checked before)')
+            continue
+        ok, summary, node = check_code(code, label)
+        where = f' (ShellJob pk {node.pk})' if node is not None else ''
+        if not ok:
+            raise RuntimeError(f'code {code.full_label} failed its check: {summary}{where}')
+        echo(f'check     {code.full_label}: {summary}{where}')
+
+
 def _finish_setup(config, profile, created: bool, echo) -> object:
     """Report the profile, load it, and create (or report) its localhost computer and codes."""
     from aiida.manage.configuration import load_profile
@@ -147,6 +165,7 @@ def _finish_setup(config, profile, created: bool, echo) -> object:
     echo(f'computer  {computer.label}: {"created" if created else "exists"} ({computer.scheduler_type})')
     for full, created, executable in ensure_codes(computer):
         echo(f'code      {full}: {"created" if created else "exists"} ({executable})')
+    check_codes(computer, echo)
     from .caching import enable_profile_caching
 
     _, changed = enable_profile_caching(config, profile.name)
