@@ -1,5 +1,5 @@
 """The main job on a real embedded profile, in a fresh AIIDA_PATH, as a user runs it: `polyinf setup`, then
-`polyinf run --protocol fast --wait` through the daemon, which runs every stage (intake, QM, FF, MD, NEMD, ions) on
+`polyinf run --protocol fast --wait` through the daemon, which runs every stage (intake, QM, FF, MD, Tg, NEMD, ions) on
 one tiny polymer with the real programs (RDKit, PySCF, RadonPy typing, LAMMPS). This is the end-to-end test of the
 pipeline.
 """
@@ -12,6 +12,8 @@ import subprocess
 import sys
 
 import pytest
+
+from aiida_polyinf.common.stages import NAMES, STAGE_LIST
 
 BIN = pathlib.Path(sys.executable).parent
 
@@ -50,8 +52,15 @@ def test_setup_and_fast_campaign_end_to_end(tmp_path):
         for label in ('PolymerPropertiesWorkChain', 'IntakeWorkChain', 'QmWorkChain', 'PyscfCalculation',
                       'ff_descriptors', 'MdWorkChain', 'MdEquilibrationWorkChain', 'LammpsCalculation',
                       'md_properties', 'aggregate_trials', 'NemdThermalConductivityWorkChain',
-                      'thermal_conductivity', 'IonMobilityWorkChain', 'ion_mobility'):
+                      'thermal_conductivity', 'IonMobilityWorkChain', 'ion_mobility', 'TgWorkChain',
+                      'glass_transition'):
             assert label in listing, label
+
+        # Every stage of the registry finished (a 5xx of a cell stage is a physics result, recorded).
+        status = run([polyinf, 'status', '--group', 'polyinf/tiny'], env, tmp_path).stdout
+        table = {line.split()[0]: line.split()[1:] for line in status.splitlines() if line.split()}
+        for stage in NAMES:
+            assert table[stage][2] == '1' or table[stage][3].startswith('1 (5'), (stage, status)
 
         # The properties reach the dataset export, with the QM descriptors beside them.
         out = tmp_path / 'export'
@@ -61,11 +70,23 @@ def test_setup_and_fast_campaign_end_to_end(tmp_path):
         assert 0.3 < float(rows[0]['density']) < 1.5
         assert rows[0]['density_count'] == '1'
         assert float(rows[0]['qmex.homo_eV']) < 0
+        # Every value a stage declares is a column, or named missing with its reason (e.g. no D of a caged ion).
+        for stage in STAGE_LIST:
+            for name in stage.value_names:
+                assert rows[0].get(name) or f'{name}:' in rows[0]['missing.values'], (stage.name, name)
+        assert float(rows[0]['thermal_conductivity']) > 0 and rows[0]['uuid.thermal_conductivity']
+        assert rows[0]['uuid.ion_mobility'] and rows[0]['uuid.glass_transition']
+        tg = float(rows[0]['glass_transition_temperature'])
+        assert 100 < tg < 700 and 0 <= float(rows[0]['glass_transition_r2_glass']) <= 1
+        print(f'fast PE: Tg {tg:.0f} +- {float(rows[0]["glass_transition_temperature_err"]):.0f} K, R2 glass '
+              f'{rows[0]["glass_transition_r2_glass"]}, rubber {rows[0]["glass_transition_r2_rubber"]}, slope ratio '
+              f'{rows[0]["glass_transition_slope_ratio"]}; kappa {rows[0]["thermal_conductivity"]} W/(m K)')
 
         # The provenance of the density leads back to the SMILES, the RESP charges and the trial's seed.
         show = run([polyinf, 'show', '*CC*'], env, tmp_path).stdout
         assert 'density' in show
         assert 'thermal_conductivity' in show and 'ion_msd_exponent_Na' in show  # the nemd and ions stages
+        assert 'glass_transition_temperature' in show and 'TgWorkChain' in show
         if shutil.which('dot'):
             uuid = rows[0]['uuid.aggregate']
             run([verdi, 'node', 'graph', 'generate', '-a', '20', '-d', '0', '-f', 'dot', '-O', str(tmp_path / 'g.dot'), uuid],
