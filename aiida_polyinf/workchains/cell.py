@@ -9,11 +9,11 @@ expose it, build it and launch it knowing only its registry entry.
 from __future__ import annotations
 
 from aiida import orm
+from aiida.common import AttributeDict
 
 from ..common.seeds import derive_seed
 from ..data.polymer import PolymerData
-from ..protocols import merge
-from .lammps_base import LammpsBaseWorkChain
+from .lammps_base import LammpsBaseWorkChain, fill_lammps_namespace
 
 #: The LAMMPS inputs a cell stage sets itself (not exposed).
 LAMMPS_EXCLUDE = ('lammps.data', 'lammps.parameters', 'lammps.parent_folder', 'lammps.topology')
@@ -50,8 +50,26 @@ def cell_stage_builder(process, stage: str, code, polymer, cell, protocol=None, 
     builder.seed = orm.Int(seed if seed is not None else derive_seed(polymer.smiles, protocol, trial, stage))
     builder.trial = orm.Int(trial)
     builder.protocol = orm.Str(protocol)
-    builder.lammps.max_iterations = orm.Int(inputs['max_iterations'])
-    builder.lammps.lammps.code = code
-    builder.lammps.lammps.metadata.options = merge(inputs['options'], {})
-    builder.lammps.lammps.settings = orm.Dict(inputs.get('settings', {}))
+    fill_lammps_namespace(builder.lammps, code, inputs)
     return builder
+
+
+def submit_cell_run(workchain, stage: str):
+    """Submit the ``LammpsBaseWorkChain`` of a cell stage's one LAMMPS run on the cell (``parameters``: the stage,
+    the stage's parameters and its seed); returns the node."""
+    inputs = AttributeDict(workchain.exposed_inputs(LammpsBaseWorkChain, 'lammps'))
+    inputs.lammps.data = workchain.inputs.cell
+    inputs.lammps.parameters = orm.Dict(
+        {'stage': stage, 'protocol': workchain.inputs.parameters.get_dict(), 'seed': workchain.inputs.seed.value}
+    )
+    inputs.metadata = {'call_link_label': stage}
+    node = workchain.submit(LammpsBaseWorkChain, **inputs)
+    workchain.report(f'{stage}: LammpsBaseWorkChain<{node.pk}>')
+    return node
+
+
+def run_failed(workchain, node):
+    """``ERROR_SUB_PROCESS_FAILED_LAMMPS`` of a cell stage for a LAMMPS run that did not finish ok."""
+    return workchain.exit_codes.ERROR_SUB_PROCESS_FAILED_LAMMPS.format(
+        message=f'{node.process_label}<{node.pk}> exit {node.exit_status}: {node.exit_message}'
+    )

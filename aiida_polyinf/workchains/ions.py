@@ -9,14 +9,12 @@ the values are still stored and the chain ends with ``ERROR_NOT_DIFFUSIVE`` (a p
 from __future__ import annotations
 
 from aiida import orm
-from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain
 
 from ..calculations.nemd import ion_mobility
 from ..md.ions import SPECIES
 from ..protocols import ProtocolMixin
-from .cell import cell_stage_builder, define_cell_inputs
-from .lammps_base import LammpsBaseWorkChain
+from .cell import cell_stage_builder, define_cell_inputs, run_failed, submit_cell_run
 
 
 class IonMobilityWorkChain(ProtocolMixin, WorkChain):
@@ -39,22 +37,12 @@ class IonMobilityWorkChain(ProtocolMixin, WorkChain):
         return cell_stage_builder(cls, 'ions', code, polymer, cell, protocol, overrides, seed, trial, md_properties)
 
     def run_ions(self):
-        inputs = AttributeDict(self.exposed_inputs(LammpsBaseWorkChain, 'lammps'))
-        inputs.lammps.data = self.inputs.cell
-        inputs.lammps.parameters = orm.Dict(
-            {'stage': 'ions', 'protocol': self.inputs.parameters.get_dict(), 'seed': self.inputs.seed.value}
-        )
-        inputs.metadata = {'call_link_label': 'ions'}
-        node = self.submit(LammpsBaseWorkChain, **inputs)
-        self.report(f'ions: LammpsBaseWorkChain<{node.pk}>')
-        return ToContext(run=node)
+        return ToContext(run=submit_cell_run(self, 'ions'))
 
     def inspect_ions(self):
         node = self.ctx.run
         if not node.is_finished_ok or 'analysis' not in node.outputs:
-            return self.exit_codes.ERROR_SUB_PROCESS_FAILED_LAMMPS.format(
-                message=f'{node.process_label}<{node.pk}> exit {node.exit_status}: {node.exit_message}'
-            )
+            return run_failed(self, node)
         result = ion_mobility(
             self.inputs.polymer, node.outputs.analysis, self.inputs.seed, self.inputs.trial, self.inputs.protocol,
             metadata={'call_link_label': 'analysis'},

@@ -10,6 +10,15 @@ from ..calculations.lammps import LammpsCalculation
 from ..protocols import merge
 from .restart import RestartWorkChain
 
+def fill_lammps_namespace(namespace, code, inputs: dict) -> None:
+    """Set a builder's ``LammpsBaseWorkChain`` namespace from a stage's protocol inputs (``max_iterations``,
+    ``options``, ``settings``) and the ``lmp`` code."""
+    namespace.max_iterations = orm.Int(inputs['max_iterations'])
+    namespace.lammps.code = code
+    namespace.lammps.metadata.options = merge(inputs['options'], {})
+    namespace.lammps.settings = orm.Dict(inputs.get('settings', {}))
+
+
 #: Factor applied to the time step after "lost atoms" / "bond atoms missing", and how small it may get.
 DT_FACTOR = 0.5
 MIN_DT_SCALE = 0.125

@@ -15,9 +15,9 @@ from aiida.engine import ToContext, WorkChain, while_
 from ..calculations.md import aggregate_trials, build_cell, md_properties
 from ..data.polymer import PolymerData
 from ..common.seeds import derive_seed
-from ..protocols import ProtocolMixin, merge
+from ..protocols import ProtocolMixin
 from .cell import LAMMPS_EXCLUDE
-from .lammps_base import LammpsBaseWorkChain
+from .lammps_base import LammpsBaseWorkChain, fill_lammps_namespace
 
 
 class MdEquilibrationWorkChain(WorkChain):
@@ -164,10 +164,7 @@ class MdWorkChain(ProtocolMixin, WorkChain):
         builder.protocol = orm.Str(protocol)
         builder.trials = orm.Int(inputs['trials'])
         builder.parameters = orm.Dict(inputs['parameters'])
-        builder.lammps.max_iterations = orm.Int(inputs['max_iterations'])
-        builder.lammps.lammps.code = code
-        builder.lammps.lammps.metadata.options = merge(inputs['options'], {})
-        builder.lammps.lammps.settings = orm.Dict(inputs.get('settings', {}))
+        fill_lammps_namespace(builder.lammps, code, inputs)
         return builder
 
     def run_trials(self):

@@ -9,13 +9,11 @@ fit are still stored and the chain ends with ``ERROR_NO_CLEAR_KINK`` (a physics 
 from __future__ import annotations
 
 from aiida import orm
-from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain
 
 from ..calculations.tg import glass_transition
 from ..protocols import ProtocolMixin
-from .cell import cell_stage_builder, define_cell_inputs
-from .lammps_base import LammpsBaseWorkChain
+from .cell import cell_stage_builder, define_cell_inputs, run_failed, submit_cell_run
 
 
 class TgWorkChain(ProtocolMixin, WorkChain):
@@ -40,22 +38,12 @@ class TgWorkChain(ProtocolMixin, WorkChain):
         return cell_stage_builder(cls, 'tg', code, polymer, cell, protocol, overrides, seed, trial, md_properties)
 
     def run_tg(self):
-        inputs = AttributeDict(self.exposed_inputs(LammpsBaseWorkChain, 'lammps'))
-        inputs.lammps.data = self.inputs.cell
-        inputs.lammps.parameters = orm.Dict(
-            {'stage': 'tg', 'protocol': self.inputs.parameters.get_dict(), 'seed': self.inputs.seed.value}
-        )
-        inputs.metadata = {'call_link_label': 'tg'}
-        node = self.submit(LammpsBaseWorkChain, **inputs)
-        self.report(f'tg: LammpsBaseWorkChain<{node.pk}>')
-        return ToContext(run=node)
+        return ToContext(run=submit_cell_run(self, 'tg'))
 
     def inspect_tg(self):
         node = self.ctx.run
         if not node.is_finished_ok:
-            return self.exit_codes.ERROR_SUB_PROCESS_FAILED_LAMMPS.format(
-                message=f'{node.process_label}<{node.pk}> exit {node.exit_status}: {node.exit_message}'
-            )
+            return run_failed(self, node)
         runs = sorted((calc for calc in node.called if 'thermo' in calc.outputs), key=lambda calc: calc.pk)
         thermo = {f'thermo_{i}': calc.outputs.thermo for i, calc in enumerate(runs)}
         try:
