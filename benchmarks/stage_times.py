@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/stage_times.py [--profile polyinf] [--group polyinf/demo] [--out benchmarks/stage_times.json]
 
 A stage's wall time is its sub-process's last modification minus its creation (``mtime - ctime``): the time from
-submission to the end, queueing in the daemon included. ``ff`` is the ``ff_descriptors`` calcfunction. The LAMMPS and
+submission to the end, queueing in the daemon included. The stages and their call-link labels come from the stage
+registry (``ff`` is the ``ff_descriptors`` calcfunction; in chains made before the registry its label is ``CALL``). The LAMMPS and
 PySCF jobs' own CPU time is in their ``output_parameters``; this script measures what a user waits for. Run it after
 ``make demo`` (or any campaign) to get the per-stage table of the demo polymers; it also records the machine's load
 average, because on a shared 2-core machine the wall times scale with it.
@@ -16,15 +17,14 @@ import json
 import os
 import pathlib
 
-STAGE_LINKS = ('intake', 'qm', 'md', 'nemd', 'ions')
-
-
 def stage_times(group: str) -> list[dict]:
     from aiida import orm
     from aiida.common.links import LinkType
 
     from aiida_polyinf.campaign import group_polymers
+    from aiida_polyinf.common import stages
 
+    by_label, by_process = stages.by_call_label(), stages.process_stages()
     rows = []
     for polymer in group_polymers(group):
         query = orm.QueryBuilder()
@@ -37,8 +37,8 @@ def stage_times(group: str) -> list[dict]:
             for link in chain.base.links.get_outgoing(link_type=(LinkType.CALL_WORK, LinkType.CALL_CALC)).all():
                 node = link.node
                 label = link.link_label
-                if label in STAGE_LINKS or getattr(node, 'process_label', None) == 'ff_descriptors':
-                    name = label if label in STAGE_LINKS else 'ff'
+                name = by_label.get(label) or by_process.get(getattr(node, 'process_label', None))
+                if name is not None:
                     row['stages'][name] = {
                         'wall_s': round((node.mtime - node.ctime).total_seconds(), 1),
                         'exit_status': node.exit_status,
@@ -57,7 +57,8 @@ def main():
 
     load_profile(args.profile)
     rows = stage_times(args.group)
-    stages = ('intake', 'qm', 'ff', 'md', 'nemd', 'ions')
+    from aiida_polyinf.common.stages import NAMES as stages
+
     print(f'{"polymer":24s} ' + ' '.join(f'{s:>8s}' for s in stages) + f' {"total":>8s}  exit')
     for row in rows:
         cells = [f'{row["stages"][s]["wall_s"]:8.0f}' if s in row['stages'] else f'{"-":>8s}' for s in stages]

@@ -108,6 +108,13 @@ def files(stage: str) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------------------------------- analysis
+def analyse_dump(dump_text: str, data_text: str, p: dict) -> dict:
+    """The stage's analysis, as the LAMMPS parser calls it: :func:`ion_mobility` of ``ions.dump`` (``data_text``: the
+    cell's data file, for the number of matrix atom types)."""
+    steps, types, positions = read_ion_dump(dump_text)
+    return ion_mobility(steps, types, positions, p, atom_types_in(data_text))
+
+
 def read_ion_dump(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``ions.dump`` (``id type xu yu zu``, sorted): steps (n,), types (atoms,), positions (n, atoms, 3)."""
     from .analysis import parse_dump

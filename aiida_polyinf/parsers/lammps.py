@@ -126,11 +126,13 @@ class LammpsParser(Parser):
         return node
 
     def _analyse(self, parameters, thermo, files, temporary_folder):
-        """Properties of a sampling (or ions) stage; a string on failure."""
+        """Properties of a stage that dumps a trajectory: the stage's module's ``analyse_dump`` where it has one (the
+        ions), else the MD sampling analysis; a string on failure."""
         from ..md.analysis import analyze_sampling, check_eq
 
-        if parameters['stage'] == 'ions':
-            return self._analyse_ions(parameters, files, temporary_folder)
+        module = stage_module(parameters['stage'])
+        if hasattr(module, 'analyse_dump'):
+            return self._analyse_dump(module, parameters, files, temporary_folder)
         dump = None
         for folder in (temporary_folder,):
             if folder and (pathlib.Path(folder) / files['dump']).exists():
@@ -160,18 +162,14 @@ class LammpsParser(Parser):
             return f'{type(exception).__name__}: {exception}'
         return json.loads(json.dumps(result, allow_nan=False, default=_plain))
 
-    def _analyse_ions(self, parameters, files, temporary_folder):
-        from ..md.ions import atom_types_in, ion_mobility, read_ion_dump
-
+    def _analyse_dump(self, module, parameters, files, temporary_folder):
         path = pathlib.Path(temporary_folder or '') / files['dump']
         try:
             if temporary_folder and path.exists():
                 text = path.read_text()
             else:
                 text = self.retrieved.base.repository.get_object_content(files['dump'])
-            steps, types, positions = read_ion_dump(text)
-            atom_types = atom_types_in(self.node.inputs.data.get_content())
-            result = ion_mobility(steps, types, positions, parameters['protocol'], atom_types)
+            result = module.analyse_dump(text, self.node.inputs.data.get_content(), parameters['protocol'])
         except Exception as exception:  # noqa: BLE001 - reported as the named exit code
             return f'{type(exception).__name__}: {exception}'
         return json.loads(json.dumps(result, allow_nan=False, default=_plain))
