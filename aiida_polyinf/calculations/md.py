@@ -13,6 +13,10 @@ from ..data.polymer import PolymerData
 from ..data.values import values_dict
 from ..md.aggregate import aggregate
 
+#: The seed of the typed oligomer in the ``ff_parameters`` of chains made before the stage registry, which had none
+#: (the seed is now derived and given: ``derive_seed(smiles, protocol, 0, 'ff')``); kept so that they can be relaunched.
+SEED_BEFORE_REGISTRY = 0
+
 
 def _typed_chain(polymer: PolymerData, charges: orm.ArrayData, protocol: dict, seed: int | None):
     """The GAFF2-typed chain of the MD protocol's size, with the RESP charges (or Gasteiger, if the protocol asks)."""
@@ -44,12 +48,14 @@ def ff_descriptors(polymer: PolymerData, charges: orm.ArrayData, parameters: orm
     from ..ff.descriptors_resp import DESCRIPTOR_SET, resp_descriptors_from_qm
 
     options = parameters.get_dict()
+    seed = options.get('seed', SEED_BEFORE_REGISTRY)
     values = resp_descriptors_from_qm(
         polymer.smiles,
         charges.get_array('charges'),
         charges.base.attributes.get('atom_roles'),
         charges.base.attributes.get('smiles_mapped'),
         n_units=options.get('n_units', 10),
+        seed=seed,
     )
     return {
         'ff_descriptors': values_dict(
@@ -57,6 +63,7 @@ def ff_descriptors(polymer: PolymerData, charges: orm.ArrayData, parameters: orm
             unit_of=lambda name: '',
             protocol=options.get('protocol'),
             descriptor_set=DESCRIPTOR_SET,
+            seed=seed,
             settings={'charge_model': 'resp', 'n_units': options.get('n_units', 10)},
         )
     }

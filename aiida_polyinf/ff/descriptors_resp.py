@@ -33,9 +33,10 @@ def resp_descriptors(typed_chain) -> dict[str, float]:
     return rename(ff_descriptors(typed_chain))
 
 
-def resp_descriptors_from_qm(smiles: str, charges, atom_roles, smiles_mapped: str, n_units: int = N_UNITS,
-                             seed: int = 0, timeout: float | None = 120.0) -> dict[str, float]:
-    """Type an ``n_units`` chain with the QM charges (``ff.typing.type_polymer``) and describe it."""
+def resp_descriptors_from_qm(smiles: str, charges, atom_roles, smiles_mapped: str, n_units: int = N_UNITS, *,
+                             seed: int, timeout: float | None = 120.0) -> dict[str, float]:
+    """Type an ``n_units`` chain with the QM charges (``ff.typing.type_polymer``; ``seed``: its random walk and
+    tacticity) and describe it."""
     from aiida_polyinf.ff.typing import type_polymer
 
     typed = type_polymer(smiles, charges, atom_roles, smiles_mapped, dp=n_units, seed=seed, timeout=timeout)

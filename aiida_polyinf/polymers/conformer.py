@@ -30,7 +30,7 @@ def _relax(mol: Chem.Mol, max_iters: int = 2000) -> list[float]:
     return [energy for _, energy in results]
 
 
-def conformers(mol: Chem.Mol, num_conformers: int = 1, seed: int = 42) -> tuple[Chem.Mol, list[float]]:
+def conformers(mol: Chem.Mol, num_conformers: int = 1, *, seed: int) -> tuple[Chem.Mol, list[float]]:
     """Embed and relax ``num_conformers`` conformers of ``mol`` (explicit hydrogens); return the molecule and energies."""
     mol = Chem.Mol(mol)
     params = _params(seed)
@@ -43,14 +43,14 @@ def conformers(mol: Chem.Mol, num_conformers: int = 1, seed: int = 42) -> tuple[
     return mol, _relax(mol)
 
 
-def embed_conformer(mol: Chem.Mol, seed: int = 42) -> np.ndarray:
+def embed_conformer(mol: Chem.Mol, *, seed: int) -> np.ndarray:
     """Coordinates (Å, shape (N, 3)) of one relaxed conformer, in the atom order of ``mol``."""
     return lowest_conformer(mol, num_conformers=1, seed=seed)[0]
 
 
-def lowest_conformer(mol: Chem.Mol, num_conformers: int = 1, seed: int = 42) -> tuple[np.ndarray, float]:
+def lowest_conformer(mol: Chem.Mol, num_conformers: int = 1, *, seed: int) -> tuple[np.ndarray, float]:
     """Coordinates (Å) and force-field energy (kcal/mol) of the lowest of ``num_conformers`` relaxed conformers."""
-    mol, energies = conformers(mol, num_conformers, seed)
+    mol, energies = conformers(mol, num_conformers, seed=seed)
     best = int(np.argmin(energies))
     conf = mol.GetConformers()[best]
     return np.array(conf.GetPositions()), float(energies[best])

@@ -128,7 +128,9 @@ class PolymerPropertiesWorkChain(ProtocolMixin, WorkChain):
                 qm.pop(key, None)
             builder.qm = qm._inputs(prune=True)
         if 'ff' in stages:
-            builder.ff_parameters = orm.Dict({'protocol': protocol, **inputs.get('ff', {})})
+            builder.ff_parameters = orm.Dict({
+                'protocol': protocol, 'seed': derive_seed(polymer.smiles, protocol, 0, 'ff'), **inputs.get('ff', {}),
+            })
         if 'md' in stages and lmp_ready:
             md = MdWorkChain.get_builder_from_protocol(codes['lmp'], polymer, None, protocol, inputs.get('md'))
             for key in ('polymer', 'charges', 'qm_descriptors'):
