@@ -55,7 +55,7 @@ class CampaignController(BaseSubmissionController):
 
     protocol: str
     overrides: t.Optional[dict] = None
-    _polymers: dict = PrivateAttr(default_factory=dict)
+    _items: dict = PrivateAttr(default_factory=dict)  # campaign key -> CampaignItem
     _codes: dict = PrivateAttr(default_factory=dict)
 
     @classmethod
@@ -70,23 +70,23 @@ class CampaignController(BaseSubmissionController):
             overrides=overrides,
         )
         items = [CampaignItem.of(polymer, protocol) for polymer in polymers]
-        controller._polymers = {item.key: item for item in items}
+        controller._items = {item.key: item for item in items}
         controller._codes = codes
         return controller
 
     @property
     def keys(self) -> list[str]:
-        return list(self._polymers)
+        return list(self._items)
 
     def get_all_extras_to_submit(self):
-        return {(key,) for key in self._polymers}
+        return {(key,) for key in self._items}
 
     def _check_submitted_extras(self):
         """Keys carried by a process of the group, or by any work chain of the profile (older campaigns)."""
         return super()._check_submitted_extras() | {(key,) for key in submitted_keys(self.keys)}
 
     def get_inputs_and_processclass_from_extras(self, extras_values):
-        return build_inputs(self._polymers[extras_values[0]], self._codes, self.overrides)
+        return build_inputs(self._items[extras_values[0]], self._codes, self.overrides)
 
     def submit_new_batch(self, dry_run=False, sort=True, verbose=False, sleep=0):
         """Fill the free slots (keys in sorted order, so deterministic); returns ``{(key,): node}`` of the new runs."""
