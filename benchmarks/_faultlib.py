@@ -184,7 +184,8 @@ def wait_terminal(pks: list[int], timeout: float, poll: float = 5.0, on_poll=Non
 
 def integrity(top_labels: tuple[str, ...], since_pk: int = 0) -> dict:
     """No process left non-terminal; every CalcJob has its code and inputs; no called process without a caller
-    (orphan) unless it is a top-level process; no terminated caller with a non-terminal child."""
+    (orphan) unless it is a top-level process (``top_labels``; a label ending in ``<`` is a prefix, e.g. ``ShellJob<``
+    for the code checks of ``polyinf setup``); no terminated caller with a non-terminal child."""
     from aiida import orm
 
     def query():
@@ -206,7 +207,9 @@ def integrity(top_labels: tuple[str, ...], since_pk: int = 0) -> dict:
     caller_of = {child: caller for caller, child in calls}
     state = {pk: st for pk, st, _, _ in rows}
     non_terminal = [pk for pk, st, _, _ in rows if st not in TERMINAL]
-    orphans = [pk for pk, _, label, _ in rows if pk not in caller_of and label not in top_labels]
+    prefixes = tuple(label for label in top_labels if label.endswith('<'))
+    orphans = [pk for pk, _, label, _ in rows
+               if pk not in caller_of and label not in top_labels and not (prefixes and label.startswith(prefixes))]
     dangling = [child for child, caller in caller_of.items()
                 if state.get(caller) in TERMINAL and state.get(child) not in TERMINAL and child in state]
     no_code = [pk for pk in calcjobs if pk not in with_code]

@@ -50,7 +50,7 @@ OUT = pathlib.Path(__file__).resolve().parent / 'faults.json'
 PROFILE = 'faults-pg'
 TOP = 'PolymerPropertiesWorkChain'
 # top-level processes: the chains and the calcfunctions called outside a chain (intake, caching lookups)
-TOP_LABELS = (TOP, 'register_polymer', 'build_oligomer', 'ff_descriptors', 'qm_descriptors')
+TOP_LABELS = (TOP, 'register_polymer', 'build_oligomer', 'ff_descriptors', 'qm_descriptors', 'ShellJob<')
 
 MD_OVERRIDES = {
     'stages': ['intake', 'qm', 'ff', 'md'],

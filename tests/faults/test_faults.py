@@ -73,7 +73,8 @@ for pk in PKS:
                    'exit_message': node.exit_message})
 calcs = [(n.pk, n.process_state.value, n.exit_status) for n in orm.QueryBuilder().append(
     orm.CalcJobNode, filters={'attributes.process_label': 'PyscfCalculation'}).all(flat=True)]
-labels = ('PolymerPropertiesWorkChain', 'register_polymer', 'build_oligomer', 'ff_descriptors', 'qm_descriptors')
+labels = ('PolymerPropertiesWorkChain', 'register_polymer', 'build_oligomer', 'ff_descriptors', 'qm_descriptors',
+          'ShellJob<')  # ShellJob<code>: the code checks of `polyinf setup`
 print('RESULT', json.dumps({'chains': chains, 'calcs': calcs, 'integrity': F.integrity(labels)}))
 """
 
