@@ -124,16 +124,19 @@ class CampaignRun:
 
 def run_campaign(
     controller: CampaignController, wait: bool = False, progress_bar=None, interval: float = 2.0,
-    timeout: float | None = None,
+    timeout: float | None = None, on_round=None, round_every: float = 30.0,
 ) -> CampaignRun:
     """Submit a batch; with ``wait``, keep topping up the slots until every polymer's run has terminated.
 
-    ``progress_bar`` (a tqdm bar with ``total`` = number of polymers) counts terminated runs.
+    ``progress_bar`` (a tqdm bar with ``total`` = number of polymers) counts terminated runs. ``on_round()`` is called
+    every ``round_every`` seconds while waiting (``polyinf run --wait``: resume the jobs paused by an unreachable
+    computer, as ``polyinf watch`` does).
     """
     before = controller.progress()
     new = len(controller.submit_new_batch())
     state = controller.progress()
     start = time.monotonic()
+    last_round = start
     shown = 0
     while True:
         if progress_bar is not None and state.done > shown:
@@ -144,6 +147,9 @@ def run_campaign(
         if timeout is not None and time.monotonic() - start > timeout:
             raise TimeoutError(f'{state.total - state.done} polymer(s) not done after {timeout} s')
         sleep(interval)
+        if on_round is not None and time.monotonic() - last_round >= round_every:
+            on_round()
+            last_round = time.monotonic()
         if state.unsubmitted:
             new += len(controller.submit_new_batch())
         state = controller.progress()

@@ -22,19 +22,27 @@ from .root import cmd_root
 )
 @click.option('--trials', type=int, default=None, help='Independent MD trials per polymer (default: the protocol).')
 @click.option(
-    '--max-active', type=click.IntRange(min=1), default=4, show_default=True,
-    help='At most this many polymers run at once; the rest wait for a re-run of this command (or for --wait).',
+    '--computer', default='localhost', show_default=True,
+    help='Where the jobs run: localhost, or a computer made by `polyinf setup --computer NAME` (squid, mdx-slurm, '
+    'mdx, mdx-test), whose run profile sizes every stage\'s jobs.',
+)
+@click.option('--no-preflight', is_flag=True, help='With --computer: skip the login, code and queue checks.')
+@click.option(
+    '--max-active', type=click.IntRange(min=1), default=None,
+    help='At most this many polymers run at once; the rest wait for a re-run of this command (or for --wait) '
+    '[default: 4 on localhost, else from the run profile\'s cap on queued jobs].',
 )
 @click.option('--wait', is_flag=True, help='Block, with a progress bar, topping up the slots until every polymer is done.')
 @click.option('--timeout', type=float, default=None, help='With --wait: give up after this many seconds.')
 @decorators.with_dbenv()
-def cmd_run(source, protocol, overrides_file, trials, max_active, wait, timeout):
+def cmd_run(source, protocol, overrides_file, trials, computer, no_preflight, max_active, wait, timeout):
     """Run the pipeline for every polymer of SOURCE, a CSV file (imported first) or a group label.
 
     At most --max-active polymers run at once. Without --wait the free slots are filled and the command returns:
     run it again later to submit the rest (it resumes where it left off and never submits a polymer twice for the
     same protocol and seed; failed runs are relaunched only by `polyinf restart-failed`). With --wait it keeps
-    topping up the slots until every polymer is done.
+    topping up the slots until every polymer is done, and resumes the jobs paused because the computer could not be
+    reached (as `polyinf watch` does).
     """
     from aiida import orm
     from tqdm import tqdm
@@ -54,6 +62,17 @@ def cmd_run(source, protocol, overrides_file, trials, max_active, wait, timeout)
             echo.echo_critical(f'{overrides_file}: {error}')
     if trials:
         overrides = protocols.merge(overrides, {'md': {'trials': trials}})
+    if computer != 'localhost':
+        from ..computers import ComputerConfigError
+        from ..computers.configure import run_profile
+
+        try:
+            profile = run_profile(computer)
+        except ComputerConfigError as error:
+            echo.echo_critical(str(error))
+        overrides = protocols.merge(profile.overrides(), overrides)  # the user's file wins over the run profile
+        max_active = max_active or profile.max_active_chains
+    max_active = max_active or 4
 
     path = pathlib.Path(source)
     if path.is_file():
@@ -69,17 +88,32 @@ def cmd_run(source, protocol, overrides_file, trials, max_active, wait, timeout)
     if not polymers:
         echo.echo_critical(f'no polymers in group `{group_label}` (and no file `{source}`)')
 
+    codes = pipeline_codes(computer)
+    for label, code in codes.items():
+        if code is None and computer == 'localhost':
+            echo.echo_warning(f'no code {label}@localhost: its stages are skipped (run `polyinf setup`)')
+        elif code is None:
+            echo.echo_critical(f'no code {label}@{computer}: run `polyinf setup --computer {computer} --config FILE`')
+    if computer != 'localhost' and not no_preflight:
+        from ..computers.doctor import preflight
+
+        checks = preflight(computer)
+        for check in checks:
+            echo.echo_report(check.line())
+        if not all(check.ok for check in checks):
+            echo.echo_critical(f'{computer} is not ready: nothing was submitted (see `polyinf doctor --computer '
+                               f'{computer}`)')
+
     ensure_daemon()
 
-    codes = pipeline_codes()
-    for label, code in codes.items():
-        if code is None:
-            echo.echo_warning(f'no code {label}@localhost: its stages are skipped (run `polyinf setup`)')
     controller = CampaignController.for_polymers(
         group_label, polymers, protocol, codes, max_active, overrides or None
     )
     with tqdm(total=len(polymers), desc='polymers', unit='polymer', disable=not wait) as progress:
-        outcome = run_campaign(controller, wait=wait, progress_bar=progress, timeout=timeout)
+        from ..computers.watch import resume_once
+
+        outcome = run_campaign(controller, wait=wait, progress_bar=progress, timeout=timeout,
+                               on_round=lambda: resume_once(log=echo.echo_report))
     state = outcome.progress
     echo.echo_report(
         f'{len(polymers)} polymer(s) in `{group_label}`, protocol {protocol}: {outcome.new} submitted, '
@@ -87,7 +121,7 @@ def cmd_run(source, protocol, overrides_file, trials, max_active, wait, timeout)
     )
     if state.unsubmitted:
         echo.echo_report(
-            f'{state.active} running: run `polyinf run {group_label} --protocol {protocol}` again later (or add '
+            f'{state.active} running: run `polyinf run {group_label} --protocol {protocol} --computer {computer}` again later (or add '
             '--wait) to submit the rest'
         )
     if not wait:

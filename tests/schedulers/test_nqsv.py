@@ -204,7 +204,21 @@ def test_submit_poll_kill_through_a_transport():
     assert [command for command, _ in transport.commands] == ["qsub '_aiidasubmit.sh'", 'qstat', 'qdel 12345']
 
 
-# ------------------------------------------------------------------------------------------- setup/computers/*.yaml
+# ------------------------------------------------------------------------------------------- setup/computers/*
+USER = {'username': 'u6x001', 'group': 'G12345', 'venv': '/sqfs/work/G12345/u6x001/venv', 'ssh_host': 'squid',
+        'work_dir': '/sqfs/work/G12345/u6x001/aiida', 'hostname': 'vm.example.org', 'cores': 16}
+
+
+def shipped_computer(name: str):
+    """A shipped computer made by the code of `polyinf setup --computer`, under a throwaway label."""
+    from aiida_polyinf.computers import load
+    from aiida_polyinf.computers.configure import ensure_computer
+
+    spec = load(name, user=USER)
+    spec.computer['label'] = f'{name}-{secrets.token_hex(4)}'
+    return ensure_computer(spec, echo=lambda _: None)
+
+
 def verdi(*args):
     from aiida.cmdline.commands.cmd_verdi import verdi as cmd_verdi
     from click.testing import CliRunner
@@ -214,23 +228,27 @@ def verdi(*args):
     return result.output
 
 
-@pytest.mark.parametrize('name, scheduler, transport', [
-    ('squid.yaml', 'polyinf.nqsv', 'core.ssh'),
-    ('mdx.yaml', 'core.direct', 'core.ssh'),
-    ('mdx-slurm.yaml', 'core.slurm', 'core.ssh'),
-    ('localhost.yaml', 'core.direct', 'core.local'),
+@pytest.mark.parametrize('name, scheduler', [
+    ('squid', 'polyinf.nqsv'), ('mdx', 'core.direct'), ('mdx-slurm', 'core.slurm'),
 ])
-def test_computer_files_load(aiida_profile, name, scheduler, transport):
-    """`verdi computer setup --config` accepts each computer file (under a throwaway label)."""
-    from aiida import orm
-
-    label = f'{name.split(".")[0]}-{secrets.token_hex(4)}'
-    verdi('computer', 'setup', '--config', str(COMPUTERS / name), '--label', label, '--non-interactive')
-    computer = orm.load_computer(label)
-    assert (computer.scheduler_type, computer.transport_type) == (scheduler, transport)
-    if name == 'squid.yaml':
+def test_computer_files_load(aiida_profile, name, scheduler):
+    """Each shipped computer is set up from its files (under a throwaway label), its transport configured."""
+    computer = shipped_computer(name)
+    assert (computer.scheduler_type, computer.transport_type) == (scheduler, 'core.ssh_async')
+    assert computer.is_configured and computer.get_configuration()['backend'] == 'openssh'
+    if name == 'squid':
         assert isinstance(computer.get_scheduler(), NqsvScheduler)
         assert computer.get_default_mpiprocs_per_machine() == 76
+
+
+def test_localhost_file_loads(aiida_profile):
+    """`verdi computer setup --config` accepts the localhost file (under a throwaway label)."""
+    from aiida import orm
+
+    label = f'localhost-{secrets.token_hex(4)}'
+    verdi('computer', 'setup', '--config', str(COMPUTERS / 'localhost.yaml'), '--label', label, '--non-interactive')
+    computer = orm.load_computer(label)
+    assert (computer.scheduler_type, computer.transport_type) == ('core.direct', 'core.local')
 
 
 def test_squid_submit_script_passes_nqsv_mpiopts(aiida_profile, tmp_path):
@@ -242,10 +260,7 @@ def test_squid_submit_script_passes_nqsv_mpiopts(aiida_profile, tmp_path):
     from aiida.engine import run_get_node
     from aiida.plugins import CalculationFactory
 
-    label = f'squid-{secrets.token_hex(4)}'
-    verdi('computer', 'setup', '--config', str(COMPUTERS / 'squid.yaml'), '--label', label, '--non-interactive')
-    computer = orm.load_computer(label)
-    computer.configure(username='u6x001')
+    computer = shipped_computer('squid')
     code = orm.InstalledCode(label='bash', computer=computer, filepath_executable='/bin/bash').store()
 
     builder = CalculationFactory('core.arithmetic.add').get_builder()
@@ -260,7 +275,7 @@ def test_squid_submit_script_passes_nqsv_mpiopts(aiida_profile, tmp_path):
     folder = pathlib.Path(node.dry_run_info['folder'])
     script = (folder / '_aiidasubmit.sh').read_text()
     for line in ('#PBS -q SQUID', '#PBS --group=G12345', '#PBS -T intmpi', '#PBS -b 2', '#PBS -l cpunum_job=76',
-                 '#PBS -l memsz_job=237GB', '#PBS -l elapstim_req=01:00:00', 'module load BaseCPU',
+                 '#PBS -l memsz_job=248GB', '#PBS -l elapstim_req=01:00:00', 'module load BaseCPU',
                  "'mpirun' '-np' '152' '/bin/bash'"):
         assert line in script, line
 
