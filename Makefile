@@ -20,7 +20,8 @@ system-deps:
 
 install: system-deps $(VENV)/.installed
 
-## PostgreSQL and RabbitMQ for the scale-out tests and profiles (installs the Debian packages if missing; root/sudo).
+## PostgreSQL and RabbitMQ (scale-out profile), sshd on 127.0.0.1:2222 and a one-node Slurm (the mdx-test computer of
+## the tests): installs the Debian packages if missing; root/sudo.
 services:
 	bash setup/services.sh start
 

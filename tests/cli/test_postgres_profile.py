@@ -58,7 +58,10 @@ def test_postgres_rabbitmq_profile_runs_a_process_through_the_daemon(tmp_path):
     polyinf, verdi = BIN / 'polyinf', BIN / 'verdi'
     name = f'polyinf-pg-test-{secrets.token_hex(4)}'
 
-    services = run(['bash', ROOT / 'setup' / 'services.sh', 'start'], env, ROOT, timeout=900).stdout
+    services = ''.join(  # the two services of this path (`start` alone also starts ssh and Slurm)
+        run(['bash', ROOT / 'setup' / 'services.sh', 'start', what], env, ROOT, timeout=900).stdout
+        for what in ('postgres', 'rabbitmq')
+    )
     assert 'postgres: running' in services and 'rabbitmq: running' in services, services
     assert 'consumer_timeout {ok,undefined}' in services, services
     env_file = postgres_env_path()
