@@ -12,6 +12,8 @@ on Slurm, ``sbatch --test-only`` of every stage's request, so that a queue Slurm
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import shlex
 import uuid
@@ -27,6 +29,30 @@ class Check:
 
     def line(self) -> str:
         return f'{"ok  " if self.ok else "FAIL"}  {self.name:<12} {self.detail}'
+
+
+@contextlib.contextmanager
+def open_transport(computer):
+    """The computer's transport, open, for blocking calls from a command-line process. aiida-core runs the blocking
+    calls of an asynchronous transport (``core.ssh_async``) on its runner's loop, whose creation waits for the broker
+    (for the embedded profile: a running daemon); here they run on a loop of their own, so that ``doctor`` and
+    ``watch`` work whether the daemon runs or not."""
+    from aiida.transports.transport import AsyncTransport
+
+    transport = computer.get_transport()
+    loop = None
+    if isinstance(transport, AsyncTransport):
+        loop = asyncio.new_event_loop()
+        transport.run_command_blocking = lambda func, *args, **kwargs: loop.run_until_complete(func(*args, **kwargs))
+    try:
+        transport.open()
+        try:
+            yield transport
+        finally:
+            transport.close()
+    finally:
+        if loop is not None:
+            loop.close()
 
 
 def _code_check(transport, code, label: str) -> Check:
@@ -76,7 +102,6 @@ def run_checks(computer_label: str, codes: bool = True, workdir: bool = True, sc
     from aiida.common.exceptions import NotExistent
 
     from . import SHIPPED, ComputerConfigError
-    from .configure import run_profile
 
     try:
         computer = orm.Computer.collection.get(label=computer_label)
@@ -85,50 +110,57 @@ def run_checks(computer_label: str, codes: bool = True, workdir: bool = True, sc
             f'no computer {computer_label!r} in this profile; set one up with `polyinf setup --computer NAME --config '
             f'FILE` (NAME: {", ".join(SHIPPED)})'
         ) from None
+    with contextlib.ExitStack() as stack:
+        try:
+            transport = stack.enter_context(open_transport(computer))
+        except Exception as exception:  # noqa: BLE001 - every way a login can fail is reported the same way
+            host = computer.get_configuration().get('host', computer.hostname)
+            return [Check('login', False, f'{computer.label} ({computer.transport_type}): cannot connect: '
+                                          f'{type(exception).__name__}: {str(exception).strip()[:300]} '
+                                          f'(is the ssh master connection open? `ssh -O check {host}`)')]
+        return _checks(computer, transport, codes, workdir, scheduler, queues)
+
+
+def _checks(computer, transport, codes, workdir, scheduler, queues) -> list[Check]:
+    from aiida import orm
+    from aiida.common.exceptions import NotExistent
+
+    from .configure import run_profile
+
     checks = []
-    try:
-        transport = computer.get_transport()
-        transport.open()
-    except Exception as exception:  # noqa: BLE001 - every way a login can fail is reported the same way
-        return [Check('login', False, f'{computer.label} ({computer.transport_type}): cannot connect: '
-                                      f'{type(exception).__name__}: {str(exception).strip()[:300]} '
-                                      '(is the ssh master connection open? `ssh -O check <host>`)')]
-    try:
-        retval, stdout, stderr = transport.exec_command_wait('echo polyinf-login-ok')
-        if retval != 0 or 'polyinf-login-ok' not in stdout:
-            return [Check('login', False, f'{computer.label}: `echo` returned {retval}: {stderr.strip()[:300]}')]
-        checks.append(Check('login', True, f'{computer.label}: {computer.get_configuration().get("host", "")} answers'))
-        if scheduler:
-            sched = computer.get_scheduler()
-            sched.set_transport(transport)
+    retval, stdout, stderr = transport.exec_command_wait('echo polyinf-login-ok')
+    if retval != 0 or 'polyinf-login-ok' not in stdout:
+        return [Check('login', False, f'{computer.label}: `echo` returned {retval}: {stderr.strip()[:300]}')]
+    checks.append(Check('login', True, f'{computer.label}: {computer.get_configuration().get("host", "")} answers'))
+    if scheduler:
+        sched = computer.get_scheduler()
+        sched.set_transport(transport)
+        try:
+            jobs = sched.get_jobs(as_dict=True)
+            checks.append(Check('scheduler', True, f'{computer.scheduler_type}: {len(jobs)} job(s) listed'))
+        except Exception as exception:  # noqa: BLE001
+            checks.append(Check('scheduler', False, f'{computer.scheduler_type} does not answer: {exception}'))
+    if workdir:
+        directory = computer.get_workdir().format(username=transport.whoami())
+        probe = f'{directory.rstrip("/")}/.polyinf-doctor-{uuid.uuid4().hex[:8]}'
+        try:
+            transport.makedirs(directory, ignore_existing=True)
+            retval, _, stderr = transport.exec_command_wait(f'echo ok > {shlex.quote(probe)} && rm {shlex.quote(probe)}')
+            if retval != 0:
+                raise OSError(stderr.strip())
+            checks.append(Check('work dir', True, f'{directory} is writable'))
+        except Exception as exception:  # noqa: BLE001
+            checks.append(Check('work dir', False, f'{directory} is not writable: {exception}'))
+    if codes:
+        for label in ('lmp', 'pyscf'):
             try:
-                jobs = sched.get_jobs(as_dict=True)
-                checks.append(Check('scheduler', True, f'{computer.scheduler_type}: {len(jobs)} job(s) listed'))
-            except Exception as exception:  # noqa: BLE001
-                checks.append(Check('scheduler', False, f'{computer.scheduler_type} does not answer: {exception}'))
-        if workdir:
-            directory = computer.get_workdir().format(username=transport.whoami())
-            probe = f'{directory.rstrip("/")}/.polyinf-doctor-{uuid.uuid4().hex[:8]}'
-            try:
-                transport.makedirs(directory, ignore_existing=True)
-                retval, _, stderr = transport.exec_command_wait(f'echo ok > {shlex.quote(probe)} && rm {shlex.quote(probe)}')
-                if retval != 0:
-                    raise OSError(stderr.strip())
-                checks.append(Check('work dir', True, f'{directory} is writable'))
-            except Exception as exception:  # noqa: BLE001
-                checks.append(Check('work dir', False, f'{directory} is not writable: {exception}'))
-        if codes:
-            for label in ('lmp', 'pyscf'):
-                try:
-                    code = orm.load_code(f'{label}@{computer.label}')
-                except NotExistent:
-                    checks.append(Check(f'code {label}', False, f'no code {label}@{computer.label} in this profile'))
-                    continue
-                checks.append(_code_check(transport, code, label))
-        if queues and computer.scheduler_type == 'core.slurm':
-            checks += _slurm_test_only(transport, run_profile(computer.label))
-    finally:
-        transport.close()
+                code = orm.load_code(f'{label}@{computer.label}')
+            except NotExistent:
+                checks.append(Check(f'code {label}', False, f'no code {label}@{computer.label} in this profile'))
+                continue
+            checks.append(_code_check(transport, code, label))
+    if queues and computer.scheduler_type == 'core.slurm':
+        checks += _slurm_test_only(transport, run_profile(computer.label))
     return checks
 
 

@@ -52,8 +52,10 @@ def paused_by_transport() -> dict[str, list]:
 
 def reachable(computer) -> tuple[bool, str]:
     """Whether the computer's transport opens and runs ``true``; with the reason when not."""
+    from .doctor import open_transport
+
     try:
-        with computer.get_transport() as transport:
+        with open_transport(computer) as transport:
             retval, _, stderr = transport.exec_command_wait('true')
         if retval != 0:
             return False, f'`true` returned {retval}: {stderr.strip()[:200]}'
