@@ -3,19 +3,22 @@ codes of a shipped computer, from its files and a user's settings. Running it ag
 
 from __future__ import annotations
 
+import json
+
 from . import EXTRA_RUN_PROFILE, ComputerConfigError, ComputerSpec, RunProfile
 
 COMPUTER_KEYS = {
-    'hostname': 'hostname', 'description': 'description', 'transport': 'transport_type',
-    'scheduler': 'scheduler_type', 'work_dir': 'workdir',
+    'hostname': lambda computer: computer.hostname, 'description': lambda computer: computer.description,
+    'transport': lambda computer: computer.transport_type, 'scheduler': lambda computer: computer.scheduler_type,
+    'work_dir': lambda computer: computer.get_workdir(),
 }
 
 
 def _differences(computer, spec: dict) -> list[str]:
     found = []
-    for key, attribute in COMPUTER_KEYS.items():
-        if key in spec and getattr(computer, attribute) != spec[key]:
-            found.append(f'{key}: {getattr(computer, attribute)!r} here, {spec[key]!r} in the files')
+    for key, value_of in COMPUTER_KEYS.items():
+        if key in spec and value_of(computer) != spec[key]:
+            found.append(f'{key}: {value_of(computer)!r} here, {spec[key]!r} in the files')
     return found
 
 
@@ -56,7 +59,7 @@ def ensure_computer(spec: ComputerSpec, echo=print):
         computer.configure(**spec.transport)
         echo(f'transport {computer.label}: configured (ssh host {spec.transport.get("host")}, '
              f'backend {spec.transport.get("backend")})')
-    profile = spec.run.as_dict()
+    profile = json.loads(json.dumps(spec.run.as_dict()))  # as stored: tuples come back as lists
     if computer.get_property(EXTRA_RUN_PROFILE, None) != profile:
         computer.set_property(EXTRA_RUN_PROFILE, profile)
         echo(f'profile   {computer.label}: run profile stored (account {spec.run.account or "-"}, '

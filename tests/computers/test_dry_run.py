@@ -173,3 +173,18 @@ def test_a_code_that_contradicts_a_stage_fails_at_presubmit(configured):
     calc.metadata.options = qm.pyscf.pyscf.metadata.options
     with pytest.raises(Exception, match='with_mpi|withmpi|MPI'):
         _dry_run(calc)
+
+
+def test_setup_again_changes_nothing_and_refuses_a_changed_file(configured):
+    from aiida_polyinf.computers import ComputerConfigError
+
+    lines = []
+    spec = load('mdx', user=USER)
+    ensure_codes(spec, ensure_computer(spec, echo=lines.append), echo=lines.append)
+    assert lines and all('exists' in line or 'configured before' in line for line in lines), lines
+    moved = load('mdx', user={**USER, 'work_dir': '/elsewhere'})
+    with pytest.raises(ComputerConfigError, match="work_dir: '/work/u1/aiida' here, '/elsewhere' in the files"):
+        ensure_computer(moved, echo=lines.append)
+    other = load('mdx', user={**USER, 'venv': '/other/venv'})
+    with pytest.raises(ComputerConfigError, match='code lmp@mdx exists with the executable /opt/venv/bin/lmp'):
+        ensure_codes(other, orm.Computer.collection.get(label='mdx'), echo=lines.append)

@@ -140,6 +140,9 @@ def mdx_campaign(tmp_path_factory):
     )
     campaign.event('campaign submitted')
     try:
+        # `verdi computer test` once the daemon runs (the embedded profile's broker lives in the daemon).
+        campaign.wait_for(lambda rows: rows or None, 600, 'the first job')
+        campaign.computer_test = campaign.verdi('computer', 'test', 'mdx-test', check=False)
         def with_slurm(label):
             return lambda rows: [r['pk'] for r in rows if r['label'] == label and r['job_id'] and r['state'] == 'waiting']
 

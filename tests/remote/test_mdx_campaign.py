@@ -21,13 +21,15 @@ def test_setup_and_doctor(mdx_campaign):
     for check in ('login', 'scheduler', 'work dir', 'code lmp', 'code pyscf', 'queue qm', 'queue md'):
         assert re.search(rf'^ok\s+{check}\b', doctor, re.M), (check, doctor)
     assert 'all' in doctor and 'checks passed' in doctor
+    test = mdx_campaign.computer_test
+    assert test.returncode == 0 and 'Success' in test.stdout, test.stdout + test.stderr  # `verdi computer test`
 
 
 def test_every_stage_ran_through_ssh_and_slurm(mdx_campaign):
     assert 'campaign ended' in [e['what'] for e in mdx_campaign.events], mdx_campaign.events
     output = mdx_campaign.run_output
     assert '1 finished ok, 0 failed' in output, output
-    jobs = mdx_campaign.final_jobs
+    jobs = [job for job in mdx_campaign.final_jobs if not job['label'].startswith('ShellJob')]  # not setup's checks
     assert jobs and {job['computer'] for job in jobs} == {'mdx-test'}
     assert all(job['job_id'] and job['job_id'].isdigit() for job in jobs), jobs  # Slurm job ids from sbatch
     assert {'PyscfCalculation', 'LammpsCalculation'} <= {job['label'] for job in jobs}
