@@ -8,7 +8,9 @@ Input JSON (every key optional except ``molecule``; defaults in ``DEFAULT_INPUT`
 
   molecule:     symbols, coords_angstrom, charge, spin (2S), bonds [[i,j],..] (0-based),
                 equivalence [class per atom] (RDKit CanonicalRankAtoms(breakTies=False))
-  method:       xc ("hf" or any pyscf xc), basis, cart (bool, default false),
+  method:       xc ("hf" or any pyscf xc), basis, basis_by_element ({element: basis} for the
+                elements that do not take ``basis``, e.g. {"I": "def2-svp"}), ecp_by_element
+                ({element: ECP}, e.g. {"I": "def2-svp"}: the def2 ECP of iodine), cart (bool, default false),
                 grid_level, density_fit, auxbasis, dispersion (null | "d3bj" | "d3zero" | "d4";
                 needs the pyscf-dispersion package),
                 scf: conv_tol, max_cycle, level_shift, damping, newton, init_guess
@@ -21,7 +23,8 @@ Input JSON (every key optional except ``molecule``; defaults in ``DEFAULT_INPUT`
                 pcm_lebedev_order (null = pyscf default 29; 17 is ~3x cheaper),
                 esp_surface_max_points (6000), strict (false: a failing property is reported in
                 ``property_errors`` and omitted; true: it makes the run fail with "error"),
-                resp: {enabled, xc, basis, cart (null = auto: true for Pople 6-31* bases, i.e.
+                resp: {enabled, xc, basis, basis_by_element, ecp_by_element (as in method),
+                cart (null = auto: true for Pople 6-31* bases, i.e.
                 Gaussian 6D convention used for AMBER charges), density (points/A^2, 1.0),
                 scales ([1.4,1.6,1.8,2.0])}
   resources:    num_threads, max_memory_mb (pyscf max_memory), walltime_s (driver stops cleanly
@@ -30,6 +33,10 @@ Input JSON (every key optional except ``molecule``; defaults in ``DEFAULT_INPUT`
                 geometry_xyz (xyz file whose coordinates replace molecule.coords_angstrom)
   gpu:          false | true (gpu4pyscf; no silent CPU fallback)
   verbose:      pyscf verbosity (3)
+
+Basis names are PySCF's (lower case; ``6-31g(d)`` is read as ``6-31g*``, ``6-31g(d,p)`` as
+``6-31g**``: ``canonical_basis_name``). results.json records the basis and ECP each element got:
+``basis_used`` / ``ecp_used`` (main method) and ``resp.basis_used`` / ``resp.ecp_used``.
 
 Outputs in cwd: results.json (always), trajectory.xyz, last_geometry.xyz (whenever a geometry
 exists), optimized.xyz (status ok only), pyscf.chk, human log on stdout.
@@ -66,7 +73,8 @@ EXIT_CODES = {"ok": 0, "error": 1, "scf_not_converged": 11, "geometry_not_conver
 DEFAULT_INPUT = {
     "molecule": {"symbols": [], "coords_angstrom": [], "charge": 0, "spin": 0,
                  "bonds": [], "equivalence": None},
-    "method": {"xc": "b3lyp", "basis": "6-31g*", "cart": False, "grid_level": 3,
+    "method": {"xc": "b3lyp", "basis": "6-31g*", "basis_by_element": {}, "ecp_by_element": {},
+               "cart": False, "grid_level": 3,
                "density_fit": False, "auxbasis": None, "dispersion": None,
                "scf": {"conv_tol": 1e-9, "max_cycle": 100, "level_shift": 0.0, "damping": 0.0,
                        "newton": False, "init_guess": "minao"}},
@@ -77,7 +85,8 @@ DEFAULT_INPUT = {
                    "ionization": True, "esp_surface": True, "bond_orders": True,
                    "spatial_extent": True, "thermo": False, "volume_grid_spacing_bohr": 0.2,
                    "esp_surface_max_points": 6000, "pcm_lebedev_order": None, "strict": False,
-                   "resp": {"enabled": True, "xc": "hf", "basis": "6-31g*", "cart": None,
+                   "resp": {"enabled": True, "xc": "hf", "basis": "6-31g*", "basis_by_element": {},
+                            "ecp_by_element": {}, "cart": None,
                             "density": 1.0, "scales": [1.4, 1.6, 1.8, 2.0]}},
     "resources": {"num_threads": 2, "max_memory_mb": 4000, "walltime_s": None,
                   "memory_limit_mb": None},
@@ -168,14 +177,53 @@ def _np(x):
     return x.get() if hasattr(x, "get") and not isinstance(x, np.ndarray) else np.asarray(x)
 
 
+# ----------------------------------------------------------------------------- basis sets
+def canonical_basis_name(name):
+    """PySCF's spelling of a basis-set name: lower case, no blanks, and the Pople polarisation
+    written ``(d)`` / ``(d,p)`` as ``*`` / ``**`` (``6-31g(d)`` -> ``6-31g*``, ``6-31+g(d,p)`` ->
+    ``6-31+g**``). PySCF reads ``6-31g(d)`` by adding its own d shells to ``6-31g``, which has no
+    third-row atoms (no Br), while its ``6-31g*`` file is the published 6-31G* (Br included)."""
+    text = str(name).strip().lower().replace(" ", "")
+    if text.startswith(("3-21", "6-31")):
+        for paren, stars in (("(d,p)", "**"), ("(d)", "*")):
+            if text.endswith(paren):
+                return text[:-len(paren)] + stars
+    return text
+
+
+def element_symbol(symbol):
+    """``br``, ``BR`` -> ``Br``."""
+    symbol = str(symbol).strip()
+    return symbol[:1].upper() + symbol[1:].lower()
+
+
+def basis_plan(method, symbols):
+    """The basis and the ECP of every element of ``symbols`` under a method block (``method`` or
+    ``properties.resp``): ``basis_by_element`` where it names the element, else ``basis``; the ECP
+    of ``ecp_by_element`` (none when it does not name the element). Returns two dicts keyed by
+    element symbol, in sorted order: ({element: basis}, {element: ecp})."""
+    main = canonical_basis_name(method["basis"])
+    per = {element_symbol(k): canonical_basis_name(v)
+           for k, v in (method.get("basis_by_element") or {}).items() if v}
+    ecps = {element_symbol(k): canonical_basis_name(v)
+            for k, v in (method.get("ecp_by_element") or {}).items() if v}
+    elements = sorted({element_symbol(s) for s in symbols})
+    return ({el: per.get(el, main) for el in elements},
+            {el: ecps[el] for el in elements if el in ecps})
+
+
 # ----------------------------------------------------------------------------- SCF setup
-def build_mol(inp, coords, basis=None, cart=None, charge=None, spin=None):
+def build_mol(inp, coords, method=None, cart=None, charge=None, spin=None):
+    """The molecule at ``coords`` with the basis and ECP of ``method`` (default ``inp["method"]``)
+    for each of its elements (``basis_plan``)."""
     from pyscf import gto
     m = inp["molecule"]
     mol = gto.Mole()
     mol.atom = [[s, tuple(c)] for s, c in zip(m["symbols"], coords)]
     mol.unit = "Angstrom"
-    mol.basis = basis or inp["method"]["basis"]
+    mol.basis, ecp = basis_plan(method or inp["method"], m["symbols"])
+    if ecp:
+        mol.ecp = ecp
     mol.cart = bool(inp["method"].get("cart", False) if cart is None else cart)
     mol.charge = int(m.get("charge", 0) if charge is None else charge)
     mol.spin = int(m.get("spin", 0) if spin is None else spin)
@@ -346,8 +394,17 @@ def frontier(mf):
     return d
 
 
+def nuclear_charges(mol):
+    """The atomic numbers (an ECP atom's effective charge ``mol.atom_charges()`` plus its core
+    electrons), so that a centre of nuclear charge does not depend on which atoms have an ECP."""
+    z = mol.atom_charges().astype(float)
+    if mol.has_ecp():
+        z = z + np.array([mol.atom_nelec_core(i) for i in range(mol.natm)], dtype=float)
+    return z
+
+
 def charge_center(mol):
-    z = mol.atom_charges()
+    z = nuclear_charges(mol)
     return z @ mol.atom_coords() / z.sum()
 
 
@@ -478,13 +535,22 @@ def mayer_bond_orders(mf, bonds):
 
 
 def spatial_extent(mf):
+    """Electronic spatial extent <R^2> (bohr^2) about the centre of nuclear charge. The core
+    electrons an ECP replaces count as point charges on their nucleus (their own extent, a few
+    bohr^2 per atom, is left out), so that <R^2> of an iodine compound with the def2 ECP is
+    comparable with all-electron values."""
     mol = mf.mol
     dm = _np(mf.make_rdm1())
     if dm.ndim == 3:
         dm = dm[0] + dm[1]
-    with mol.with_common_orig(charge_center(mol)):
+    center = charge_center(mol)
+    with mol.with_common_orig(center):
         rr = mol.intor_symmetric("int1e_r2")
-    return float(np.einsum("ij,ji->", rr, dm))
+    value = float(np.einsum("ij,ji->", rr, dm))
+    if mol.has_ecp():
+        core = np.array([mol.atom_nelec_core(i) for i in range(mol.natm)], dtype=float)
+        value += float(core @ np.sum((mol.atom_coords() - center) ** 2, axis=1))
+    return value
 
 
 def thermochemistry(mf, temperature=298.15, pressure=101325.0):
@@ -511,18 +577,19 @@ def pople(basis):
 def resp_charges(mol_main, mf_main, inp, clock, counter, coords):
     rs = inp["properties"]["resp"]
     meth = inp["method"]
+    syms = inp["molecule"]["symbols"]
     cart = pople(rs["basis"]) if rs.get("cart") is None else bool(rs["cart"])
+    plan = basis_plan(rs, syms)
     same = (str(rs["xc"]).lower() == str(meth["xc"]).lower()
-            and str(rs["basis"]).lower() == str(meth["basis"]).lower()
+            and plan == basis_plan(meth, syms)
             and cart == bool(meth.get("cart", False)) and not meth.get("dispersion"))
     if same:
         mf, mol = mf_main, mol_main
     else:
-        mol = build_mol(inp, coords, basis=rs["basis"], cart=cart)
+        mol = build_mol(inp, coords, method=rs, cart=cart)
         mf = make_mf(mol, inp, clock, xc=rs["xc"], dispersion=None, density_fit=False)
         run_scf(mf, counter, "resp")
     clock.check("RESP")
-    syms = inp["molecule"]["symbols"]
     xyz = np.asarray(coords)
     pts = _resp.mk_points(syms, xyz, scales=rs.get("scales", (1.4, 1.6, 1.8, 2.0)),
                           density=float(rs.get("density", 1.0)))
@@ -530,7 +597,8 @@ def resp_charges(mol_main, mf_main, inp, clock, counter, coords):
     fit = _resp.resp_fit(syms, xyz, pts, v, total_charge=mol.charge,
                          bonds=inp["molecule"].get("bonds") or [],
                          equivalence=inp["molecule"].get("equivalence"))
-    fit.update({"xc": rs["xc"], "basis": rs["basis"], "cart": cart, "reused_main_scf": same})
+    fit.update({"xc": rs["xc"], "basis": rs["basis"], "cart": cart, "reused_main_scf": same,
+                "basis_used": plan[0], "ecp_used": plan[1]})
     return fit
 
 
@@ -715,8 +783,12 @@ def run(inp_raw):
         if len(state["coords"]) != len(m["symbols"]) or not m["symbols"]:
             raise DriverStop("molecule.symbols and coords_angstrom are empty or inconsistent")
         mol = build_mol(inp, state["coords"])
-        log("molecule: %d atoms, %d electrons, charge %d, 2S %d; %s/%s"
-            % (mol.natm, mol.nelectron, mol.charge, mol.spin, inp["method"]["xc"], mol.basis))
+        res["basis_used"], res["ecp_used"] = basis_plan(inp["method"], m["symbols"])
+        log("molecule: %d atoms, %d electrons, charge %d, 2S %d; %s; basis %s%s"
+            % (mol.natm, mol.nelectron, mol.charge, mol.spin, inp["method"]["xc"],
+               ", ".join("%s %s" % kv for kv in res["basis_used"].items()),
+               "; ECP " + ", ".join("%s %s" % kv for kv in res["ecp_used"].items())
+               if res["ecp_used"] else ""))
         dm0 = None
         chk = rst.get("chkfile") or None
         if rst.get("init_from_chk") and chk and os.path.exists(chk):

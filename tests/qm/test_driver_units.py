@@ -132,3 +132,70 @@ def test_isodensity_volume_hydrogen_atom_analytic():
     r0 = -np.log(0.001 * np.pi) / 2.0
     out = driver.isodensity_analysis(mol, mf.make_rdm1(), 0.15, esp=False)
     assert abs(out["volume_bohr3"] / (4.0 / 3.0 * np.pi * r0 ** 3) - 1.0) < 0.01
+
+
+# Iodomethane: iodine with an ECP (LANL2DZ: 46 core electrons; def2: 28) against all-electron 6-311G** on I.
+CH3I = [["C", [0, 0, 0]], ["I", [0, 0, 2.14]], ["H", [1.03, 0, -0.36]], ["H", [-0.515, 0.89, -0.36]],
+        ["H", [-0.515, -0.89, -0.36]]]
+CH3I_BASES = {"lanl2dz": ({"C": "6-31g*", "H": "6-31g*", "I": "lanl2dz"}, {"I": "lanl2dz"}),
+              "def2-svp": ({"C": "6-31g*", "H": "6-31g*", "I": "def2-svp"}, {"I": "def2-svp"}),
+              "all-electron": ({"C": "6-31g*", "H": "6-31g*", "I": "6-311g**"}, {})}
+
+
+@pytest.fixture(scope="module")
+def ch3i_hf():
+    runs = {}
+    for label, (basis, ecp) in CH3I_BASES.items():
+        mol = gto.M(atom=CH3I, basis=basis, ecp=ecp, cart=True, verbose=0)
+        runs[label] = scf.RHF(mol).run(conv_tol=1e-9)
+    return runs
+
+
+def test_esp_with_an_ecp_uses_the_effective_core_charge(ch3i_hf):
+    """The ESP of RESP: nuclei (an ECP atom's charge is Z minus its core electrons, mol.atom_charges()) minus the
+    (valence) electrons. It must agree with the all-electron ESP on the Merz-Kollman points and vanish far away."""
+    from aiida_polyinf.qm import resp
+    symbols = [a[0] for a in CH3I]
+    xyz = np.array([a[1] for a in CH3I], dtype=float)
+    points = resp.mk_points(symbols, xyz) / resp.BOHR
+    assert list(ch3i_hf["lanl2dz"].mol.atom_charges()) == [6, 7, 1, 1, 1]
+    assert list(ch3i_hf["def2-svp"].mol.atom_charges()) == [6, 25, 1, 1, 1]
+    esp = {k: driver.esp_at_points(mf.mol, mf.make_rdm1(), points) for k, mf in ch3i_hf.items()}
+    ref = esp["all-electron"]
+    for label in ("lanl2dz", "def2-svp"):
+        assert np.sqrt(np.mean((esp[label] - ref) ** 2)) / np.sqrt(np.mean(ref ** 2)) < 0.15, label
+        mf = ch3i_hf[label]
+        far = driver.esp_at_points(mf.mol, mf.make_rdm1(), np.array([[0.0, 0.0, 60.0]]))[0]
+        assert abs(far) < 1e-3, label  # a neutral molecule: no net charge seen from afar (Z=53 would give +0.8 au)
+        q = resp.resp_fit(symbols, xyz, points * resp.BOHR, esp[label], bonds=[[0, 1], [0, 2], [0, 3], [0, 4]],
+                          equivalence=[0, 1, 2, 2, 2])["charges"]
+        assert abs(sum(q)) < 1e-8 and -0.3 < q[1] < 0.1, (label, q)
+
+
+def test_spatial_extent_counts_the_ecp_core(ch3i_hf):
+    r2 = {k: driver.spatial_extent(mf) for k, mf in ch3i_hf.items()}
+    assert abs(r2["def2-svp"] / r2["all-electron"] - 1) < 0.05, r2
+    np.testing.assert_allclose(driver.charge_center(ch3i_hf["def2-svp"].mol),
+                               driver.charge_center(ch3i_hf["all-electron"].mol))
+
+
+def test_driver_records_the_basis_of_each_element(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    inp = {"molecule": {"symbols": [a[0] for a in CH3I], "coords_angstrom": [a[1] for a in CH3I],
+                        "bonds": [[0, 1], [0, 2], [0, 3], [0, 4]], "equivalence": [0, 1, 2, 2, 2]},
+           "method": {"xc": "hf", "basis": "sto-3g", "basis_by_element": {"i": "def2-SVP"},
+                      "ecp_by_element": {"I": "def2-svp"}},
+           "optimization": {"enabled": False},
+           "properties": {"polarizability": False, "solvation": None, "ionization": False, "esp_surface": False,
+                          "bond_orders": False, "spatial_extent": False,
+                          "resp": {"enabled": True, "basis": "6-31g(d)", "basis_by_element": {"I": "lanl2dz"},
+                                   "ecp_by_element": {"I": "lanl2dz"}}},
+           "resources": {"num_threads": 1}, "verbose": 0}
+    res = driver.run(inp)
+    assert res["status"] == "ok", res["error_message"]
+    assert res["basis_used"] == {"C": "sto-3g", "H": "sto-3g", "I": "def2-svp"}
+    assert res["ecp_used"] == {"I": "def2-svp"}
+    assert res["resp"]["basis_used"] == {"C": "6-31g*", "H": "6-31g*", "I": "lanl2dz"}
+    assert res["resp"]["ecp_used"] == {"I": "lanl2dz"} and res["resp"]["cart"] is True
+    assert res["descriptors"]["n_electrons"] == 6 + 3 + 25
+    assert abs(sum(res["resp"]["charges"])) < 1e-8
