@@ -20,8 +20,9 @@ import pathlib
 import yaml
 
 HERE = pathlib.Path(__file__).parent
-#: Input keys whose contents are not checked against the protocol (AiiDA's CalcJob options, the LAMMPS settings).
-OPEN_KEYS = ('options', 'settings')
+#: Input keys whose contents are not checked against the protocol (AiiDA's CalcJob options, the LAMMPS settings, the
+#: QM per-element basis and ECP maps, whose keys are element symbols and whose names the QM basis check resolves).
+OPEN_KEYS = ('options', 'settings', 'basis_by_element', 'ecp_by_element')
 
 
 class ProtocolError(ValueError):
@@ -136,6 +137,41 @@ def validate_overrides(overrides, protocol: str) -> dict:
             raise ProtocolError(f'unknown stage(s) {", ".join(map(str, unknown))} in override `stages`; '
                                 f'allowed: {", ".join(NAMES)}')
     return overrides
+
+
+def qm_parameters(protocol: str, overrides: dict | None = None) -> dict | None:
+    """The QM driver ``parameters`` of a campaign of ``protocol`` (a name of ``polymer.yaml``, passed on to the QM
+    stage) with the campaign's ``overrides`` (``polyinf run --overrides``: polymer.yaml's inputs, the QM stage's under
+    ``qm``), basis names in PySCF's spelling; None when the campaign runs no QM stage.
+
+    :raises ProtocolError: a basis or ECP name that PySCF's library does not have (naming it and where it is).
+    """
+    from ..qm.basis import BasisError, resolve
+
+    campaign = inputs('polymer', protocol, overrides)
+    if 'qm' not in campaign.get('stages', ()):
+        return None
+    try:
+        return resolve(inputs('qm', protocol, campaign.get('qm'))['parameters'])
+    except BasisError as error:
+        raise ProtocolError(f'QM protocol {protocol}: {error}') from None
+
+
+def qm_unsupported(protocol: str, elements, overrides: dict | None = None) -> dict[str, str]:
+    """The elements among ``elements`` that the QM stage of a campaign of ``protocol`` (with ``overrides``, as
+    :func:`qm_parameters`) cannot compute, each with the reason (the main method's or RESP's basis or ECP is not in
+    PySCF's library for it). Empty when it computes them all, or when the campaign runs no QM stage. The one test of
+    "supported": intake, the campaign and ``QmWorkChain.get_builder_from_protocol`` all ask it (through
+    :mod:`aiida_polyinf.qm.basis`)."""
+    from ..qm.basis import unsupported
+
+    parameters = qm_parameters(protocol, overrides)
+    return {} if parameters is None else unsupported(parameters, elements)
+
+
+def qm_supports(protocol: str, element: str, overrides: dict | None = None) -> bool:
+    """Whether the QM stage of a campaign of ``protocol`` can compute ``element`` (:func:`qm_unsupported`)."""
+    return not qm_unsupported(protocol, [element], overrides)
 
 
 class ProtocolMixin:

@@ -14,6 +14,11 @@ from ..protocols import ProtocolMixin, merge
 from .qm_base import PyscfBaseWorkChain
 
 
+def polymer_elements(polymer: PolymerData) -> tuple[str, ...]:
+    """The elements of the polymer's CH3-capped oligomer: the repeat unit's, with C and H of the caps."""
+    return tuple(sorted(set(polymer.repeat_unit.elements) | {'C', 'H'}))
+
+
 class QmWorkChain(ProtocolMixin, WorkChain):
     """The QM stage of one polymer, on its CH3-capped monomer (or n-mer).
 
@@ -66,9 +71,18 @@ class QmWorkChain(ProtocolMixin, WorkChain):
         ``overrides`` may set ``n``, ``num_conformers``, ``conformer_seed``, ``parameters`` (the PySCF driver input),
         ``options`` and ``max_iterations``; ``options`` updates the job's metadata options. The conformer seed is
         derived (:func:`aiida_polyinf.common.seeds.derive_seed`, stage ``conformer``) unless ``overrides`` gives one.
+
+        The basis sets are checked here, before anything runs (:func:`aiida_polyinf.qm.basis.check`): names are put
+        in PySCF's spelling (``6-31g(d)`` -> ``6-31g*``), and a basis or ECP that PySCF's library lacks for an element
+        of the capped oligomer raises :class:`~aiida_polyinf.qm.basis.BasisError` naming the element, the basis and
+        the protocol. The per-element entries (``basis_by_element``, ``ecp_by_element``) are kept for the oligomer's
+        elements only.
         """
+        from ..qm.basis import check
+
         protocol = protocol or cls.get_default_protocol()
         inputs = cls.get_protocol_inputs(protocol, overrides)
+        parameters = check(inputs['parameters'], polymer_elements(polymer), protocol)
         builder = cls.get_builder()
         builder.polymer = polymer
         builder.protocol = orm.Str(protocol)
@@ -78,7 +92,7 @@ class QmWorkChain(ProtocolMixin, WorkChain):
         builder.conformer_seed = orm.Int(seed if seed is not None else derive_seed(polymer.smiles, protocol, 0, 'conformer'))
         builder.pyscf.max_iterations = orm.Int(inputs['max_iterations'])
         builder.pyscf.pyscf.code = code
-        builder.pyscf.pyscf.parameters = orm.Dict(inputs['parameters'])
+        builder.pyscf.pyscf.parameters = orm.Dict(parameters)
         builder.pyscf.pyscf.metadata.options = merge(inputs['options'], options or {})
         return builder
 
