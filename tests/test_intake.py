@@ -97,3 +97,48 @@ def test_missing_columns(tmp_path):
     path.write_text('name,smi\nPE,*CC*\n')
     with pytest.raises(ValueError, match='missing column'):
         import_file(path)
+
+
+NO_IODINE = {'qm': {'parameters': {'method': {'basis_by_element': {'I': None}, 'ecp_by_element': {'I': None}}}}}
+
+
+def test_check_row_rejects_what_the_qm_protocol_cannot_compute():
+    """One polymer per halogen passes the `fast` QM check; without an iodine basis, iodine is refused by name."""
+    from aiida_polyinf.campaign.intake import QmCheck, check_row
+    from aiida_polyinf.polymers import IntakeError
+
+    seen = {}
+    for number, smiles in enumerate(('*CC(*)F', '*CC(*)Cl', '*CC(*)Br', '*CC(*)I'), start=1):
+        check_row(number, f'P{number}', smiles, seen, qm=QmCheck('fast'))
+    with pytest.raises(IntakeError) as info:
+        check_row(1, 'PVI', '*CC(*)I', {}, qm=QmCheck('fast', NO_IODINE))
+    assert info.value.reason == 'basis'
+    assert 'element I' in info.value.message and 'QM protocol fast' in info.value.message
+    assert '6-31g' in info.value.message
+    check_row(1, 'PVI', '*CC(*)I', {}, qm=QmCheck('fast', {'stages': ['intake'], **NO_IODINE}))  # no QM stage
+
+
+@pytest.mark.usefixtures('aiida_profile_clean')
+def test_import_for_a_campaign_rejects_uncomputable_rows(tmp_path):
+    from aiida_polyinf.campaign.intake import QmCheck
+
+    path = write_csv(tmp_path / 'halogens.csv', [('PVBr', '*CC(*)Br'), ('PVI', '*CC(*)I')])
+    report = import_file(path, qm=QmCheck('fast', NO_IODINE))
+    assert [p.smiles for p in report.new] == ['*CC(*)Br']
+    assert [(r.id, r.reason) for r in report.rejected] == [('PVI', 'basis')]
+    assert find_polymer('*CC(*)I') is None
+    assert [p.smiles for p in import_file(path, qm=QmCheck('fast')).new] == ['*CC(*)I']
+
+
+def test_run_cli_refuses_an_unknown_basis_before_anything(tmp_path, aiida_profile_clean):
+    from click.testing import CliRunner
+
+    from aiida_polyinf.cli import cmd_root
+
+    bad = tmp_path / 'bad.yaml'
+    bad.write_text('qm:\n  parameters:\n    method:\n      basis_by_element: {Br: 6-31gx}\n')
+    path = write_csv(tmp_path / 'pvbr.csv', [('PVBr', '*CC(*)Br')])
+    result = CliRunner().invoke(cmd_root, ['run', str(path), '--protocol', 'fast', '--overrides', str(bad)])
+    assert result.exit_code != 0
+    assert "'6-31gx' for Br" in result.output and 'QM protocol fast' in result.output
+    assert orm.QueryBuilder().append(PolymerData).count() == 0

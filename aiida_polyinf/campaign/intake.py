@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import pathlib
 import typing as t
 
@@ -74,17 +75,53 @@ def find_polymer(smiles: str) -> PolymerData | None:
     return orm.load_node(pk) if pk is not None else None
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class QmCheck:
+    """The QM stage a batch is imported for: a campaign's protocol (a name of ``polymer.yaml``) and its overrides."""
+
+    protocol: str
+    overrides: dict | None = None
+
+    @functools.cached_property
+    def parameters(self) -> dict | None:
+        """The QM driver parameters (None: the campaign runs no QM stage); a basis name PySCF's library lacks raises
+        :class:`aiida_polyinf.protocols.ProtocolError` here."""
+        from ..protocols import qm_parameters
+
+        return qm_parameters(self.protocol, self.overrides)
+
+    def problem(self, elements) -> str | None:
+        """Why the QM stage cannot compute a repeat unit with ``elements`` (the caps' C and H added), or None (the
+        test of :func:`aiida_polyinf.protocols.qm_unsupported`)."""
+        from ..qm.basis import unsupported
+
+        if self.parameters is None:
+            return None
+        problems = unsupported(self.parameters, set(elements) | {'C', 'H'})
+        if not problems:
+            return None
+        return '; '.join(
+            f'element {element}: the QM protocol {self.protocol} cannot compute it ({why})'
+            for element, why in problems.items()
+        )
+
+
 def check_row(
     number: int, identifier: str, smiles: str, seen: dict[str, tuple[int, str]], id_column: str = 'id',
-    max_heavy_atoms: int = MAX_HEAVY_ATOMS,
+    max_heavy_atoms: int = MAX_HEAVY_ATOMS, qm: QmCheck | None = None,
 ):
     """The repeat unit of one table row, recorded in ``seen`` (canonical SMILES -> first row and id).
 
-    :raises IntakeError: an empty id, a SMILES ``parse_repeat_unit`` rejects, or a duplicate of an earlier row.
+    :raises IntakeError: an empty id, a SMILES ``parse_repeat_unit`` rejects, a duplicate of an earlier row, or
+        (with ``qm``) an element the campaign's QM protocol has no basis for (reason ``basis``).
     """
     if not identifier:
         raise IntakeError('missing_id', f'the {id_column} column is empty')
     unit = parse_repeat_unit(smiles, max_heavy_atoms=max_heavy_atoms)
+    if qm is not None:
+        problem = qm.problem(unit.elements)
+        if problem:
+            raise IntakeError('basis', problem)
     if unit.smiles in seen:
         first_row, first_id = seen[unit.smiles]
         raise IntakeError('duplicate', f'same polymer as row {first_row} ({first_id}): {unit.smiles}')
@@ -98,10 +135,12 @@ def import_rows(
     source: str,
     max_heavy_atoms: int = MAX_HEAVY_ATOMS,
     on_row: t.Callable[[int, str, object], None] | None = None,
+    qm: QmCheck | None = None,
 ) -> ImportReport:
     """Check and store rows (dicts with ``id``, ``smiles`` and optional metadata) into the group ``group_label``.
 
     ``on_row(row_number, status, item)`` is called for each row, with status ``new``, ``existing`` or ``rejected``.
+    ``qm``: the campaign's QM stage; a repeat unit with an element it cannot compute is rejected (reason ``basis``).
     """
     from ..calculations.intake import register_polymer
 
@@ -114,7 +153,7 @@ def import_rows(
         identifier = (row.get('id') or '').strip()
         smiles = (row.get('smiles') or '').strip()
         try:
-            unit = check_row(number, identifier, smiles, seen, max_heavy_atoms=max_heavy_atoms)
+            unit = check_row(number, identifier, smiles, seen, max_heavy_atoms=max_heavy_atoms, qm=qm)
         except IntakeError as error:
             rejection = Rejection(number, identifier, smiles, error.reason, error.message)
             report.rejected.append(rejection)

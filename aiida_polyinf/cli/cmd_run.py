@@ -50,7 +50,7 @@ def cmd_run(source, protocol, overrides_file, trials, computer, no_preflight, ma
     import yaml
 
     from ..campaign.controller import CampaignController, run_campaign, submitted_keys
-    from ..campaign.intake import import_file, write_rejected
+    from ..campaign.intake import QmCheck, import_file, write_rejected
     from ..campaign.submit import ensure_daemon, group_polymers, pipeline_codes
 
     overrides = {}
@@ -73,10 +73,15 @@ def cmd_run(source, protocol, overrides_file, trials, computer, no_preflight, ma
         overrides = protocols.merge(profile.overrides(), overrides)  # the user's file wins over the run profile
         max_active = max_active or profile.max_active_chains
     max_active = max_active or 4
+    qm_check = QmCheck(protocol, overrides or None)
+    try:
+        qm_check.parameters  # the basis names resolve, or nothing is imported nor submitted
+    except protocols.ProtocolError as error:
+        echo.echo_critical(str(error))
 
     path = pathlib.Path(source)
     if path.is_file():
-        report = import_file(path)
+        report = import_file(path, qm=qm_check)
         write_rejected(report.rejected, pathlib.Path('rejected.csv'))
         for item in report.rejected:
             click.echo(f'rejected: {item.line()}', err=True)
@@ -87,6 +92,16 @@ def cmd_run(source, protocol, overrides_file, trials, computer, no_preflight, ma
     polymers = group_polymers(group_label)
     if not polymers:
         echo.echo_critical(f'no polymers in group `{group_label}` (and no file `{source}`)')
+    computable = []
+    for polymer in polymers:  # a group may hold polymers imported for another protocol
+        problem = qm_check.problem(polymer.repeat_unit.elements)
+        if problem:
+            echo.echo_warning(f'left out: pk {polymer.pk} {polymer.smiles}: basis: {problem}')
+        else:
+            computable.append(polymer)
+    if not computable:
+        echo.echo_critical(f'no polymer of group `{group_label}` can be computed by the QM protocol {protocol}')
+    polymers = computable
 
     codes = pipeline_codes(computer)
     for label, code in codes.items():

@@ -20,7 +20,12 @@ MAX_HEAVY_ATOMS = 100
 
 
 class IntakeError(ValueError):
-    """A repeat unit was rejected. ``reason`` is a short machine-readable code, the message says why in words."""
+    """A repeat unit was rejected. ``reason`` is a short machine-readable code, the message says why in words.
+
+    The reasons of :func:`parse_repeat_unit` are about the repeat unit itself; a batch import adds ``missing_id``,
+    ``duplicate`` and, when it imports for a campaign, ``basis`` (an element the campaign's QM protocol has no basis
+    for: :func:`aiida_polyinf.campaign.intake.check_row`).
+    """
 
     def __init__(self, reason: str, message: str):
         super().__init__(message)
@@ -40,6 +45,15 @@ class RepeatUnit:
     @property
     def mol(self) -> Chem.Mol:
         return Chem.MolFromSmiles(self.smiles)
+
+    @property
+    def elements(self) -> tuple[str, ...]:
+        """The element symbols of the repeat unit, hydrogens included, connection points not (sorted)."""
+        mol = self.mol
+        symbols = {atom.GetSymbol() for atom in mol.GetAtoms() if atom.GetAtomicNum() > 0}
+        if any(atom.GetTotalNumHs() for atom in mol.GetAtoms()):
+            symbols.add('H')
+        return tuple(sorted(symbols))
 
 
 def _parse(smiles: str) -> Chem.Mol:
