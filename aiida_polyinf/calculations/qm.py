@@ -23,7 +23,9 @@ def qm_descriptors(
 
     ``descriptors`` follows :mod:`aiida_polyinf.export.values`: scalar values, ``units``, ``_missing`` (properties
     the driver could not compute, with the reason), ``protocol``, ``descriptor_set: qmex``, ``version`` and
-    ``settings`` (whether the geometry converged, the program versions).
+    ``settings`` (whether the geometry converged, the program versions, the basis set and ECP each element got in
+    the main method, ``basis`` and ``ecp``, and in RESP, ``resp_basis`` and ``resp_ecp``; runs older than these
+    records have none).
 
     ``charges`` keeps the atom order of ``structure`` (the RDKit order of the capped oligomer), with the atom roles, so
     that the force field can map them back onto the repeat unit.
@@ -34,6 +36,10 @@ def qm_descriptors(
         'geometry_converged': bool(output_parameters.get('geometry_converged')),
         'versions': output_parameters.get('versions') or {},
     }
+    for key, recorded in (('basis', 'basis_used'), ('ecp', 'ecp_used'), ('resp_basis', 'resp_basis_used'),
+                          ('resp_ecp', 'resp_ecp_used')):
+        if output_parameters.get(recorded):
+            settings[key] = dict(output_parameters[recorded])
     resp = charges.get_array('resp')
     out = orm.ArrayData()
     out.set_array('charges', np.asarray(resp, dtype=float))

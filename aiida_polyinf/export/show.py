@@ -74,9 +74,14 @@ def _format(value, unit: str) -> str:
     return f'{text} {unit}'.rstrip()
 
 
-def _short(value):
-    """A setting as shown: long lists (the Tg plateaus, the NEMD profiles) by their length."""
-    return f'[{len(value)} values]' if isinstance(value, list) and len(value) > 6 else value
+def _short(value) -> str:
+    """A setting as shown: long lists (the Tg plateaus, the NEMD profiles) by their length, a mapping (the basis set
+    of each element, the program versions) as ``key value`` pairs."""
+    if isinstance(value, list) and len(value) > 6:
+        return f'[{len(value)} values]'
+    if isinstance(value, dict):
+        return ', '.join(f'{key} {_short(item)}' for key, item in value.items()) or '-'
+    return str(value)
 
 
 def describe(pk: int) -> str:
@@ -179,5 +184,7 @@ def describe(pk: int) -> str:
         for name, reason in sorted((attributes.get(V.MISSING) or {}).items()):
             lines.append(f'      {name:<40} missing: {reason}')
         if meta.get(V.SETTINGS):
-            lines.append(f'      settings: {", ".join(f"{k}={_short(v)}" for k, v in sorted(meta[V.SETTINGS].items()))}')
+            lines.append('      settings')
+            for name, value in sorted(meta[V.SETTINGS].items()):
+                lines.append(f'        {name:<38} {_short(value)}')
     return '\n'.join(lines)

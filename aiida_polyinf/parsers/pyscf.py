@@ -64,6 +64,10 @@ class PyscfParser(Parser):
             'scf_cycles': results.get('scf_cycles'),
             'timings': results.get('timings'),
             'versions': results.get('versions'),
+            'basis_used': results.get('basis_used') or {},
+            'ecp_used': results.get('ecp_used') or {},
+            'resp_basis_used': (results.get('resp') or {}).get('basis_used') or {},
+            'resp_ecp_used': (results.get('resp') or {}).get('ecp_used') or {},
             'property_errors': results.get('property_errors') or {},
             'warnings': results.get('warnings') or [],
         }
