@@ -79,10 +79,13 @@ def test_setup_and_fast_campaign_end_to_end(tmp_path):
         assert float(rows[0]['thermal_conductivity']) > 0 and rows[0]['uuid.thermal_conductivity']
         assert rows[0]['uuid.ion_mobility'] and rows[0]['uuid.glass_transition']
         tg = float(rows[0]['glass_transition_temperature'])
-        assert 100 < tg < 700 and 0 <= float(rows[0]['glass_transition_r2_glass']) <= 1
-        print(f'fast PE: Tg {tg:.0f} +- {float(rows[0]["glass_transition_temperature_err"]):.0f} K, R2 glass '
-              f'{rows[0]["glass_transition_r2_glass"]}, rubber {rows[0]["glass_transition_r2_rubber"]}, slope ratio '
-              f'{rows[0]["glass_transition_slope_ratio"]}; kappa {rows[0]["thermal_conductivity"]} W/(m K)')
+        assert 100 < tg < 700
+        for branch in ('glass', 'rubber'):  # each R^2 is stored, or named missing with its reason (checked above)
+            if rows[0].get(f'glass_transition_r2_{branch}'):
+                assert 0 <= float(rows[0][f'glass_transition_r2_{branch}']) <= 1
+        print(f'fast PE: Tg {tg:.0f} +- {rows[0].get("glass_transition_temperature_err")} K, R2 glass '
+              f'{rows[0].get("glass_transition_r2_glass")}, rubber {rows[0].get("glass_transition_r2_rubber")}, slope ratio '
+              f'{rows[0].get("glass_transition_slope_ratio")}; kappa {rows[0]["thermal_conductivity"]} W/(m K)')
 
         # The provenance of the density leads back to the SMILES, the RESP charges and the trial's seed.
         show = run([polyinf, 'show', '*CC*'], env, tmp_path).stdout

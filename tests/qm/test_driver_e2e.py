@@ -11,7 +11,7 @@ import pytest
 
 from aiida_polyinf import protocols
 from aiida_polyinf.qm import results
-from conftest import FIXTURES
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "qm")  # not `from conftest`: other test folders have a conftest too
 
 pytest.importorskip("pyscf")
 pytest.importorskip("geometric")

@@ -1,4 +1,5 @@
 """RESP module tests (pure numpy parts + validation against published RESP charges)."""
+import os
 import numpy as np
 import pytest
 
@@ -80,7 +81,7 @@ def test_stage2_equivalences_butane():
     stage 2 only changes CH2/CH3 atoms; butane geometry is deliberately asymmetric."""
     import json
     import os
-    from conftest import FIXTURES
+    FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "qm")
     mol = json.load(open(os.path.join(FIXTURES, "butane_molecule.json")))
     sy, xyz = mol["symbols"], np.array(mol["coords_angstrom"])
     rng = np.random.default_rng(0)

@@ -12,7 +12,7 @@ from aiida_polyinf.qm import results, driver
 def level(name):
     """The driver settings of a QM protocol, without its resources."""
     return {k: v for k, v in protocols.parameters('qm', name).items() if k != 'resources'}
-from conftest import FIXTURES
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "qm")  # not `from conftest`: other test folders have a conftest too
 
 
 def _case(name):
