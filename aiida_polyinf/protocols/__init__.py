@@ -8,7 +8,8 @@ through :func:`merge`. A stage's ``parameters`` is the whole parameter set its s
 (the science packages read no file and know no protocol name). Where ``precise`` is the same as ``moderate`` the file
 says so and reuses moderate's block (a YAML alias).
 
-Pure code (PyYAML only): the science packages, the benchmarks and the CLI may all import it.
+Pure code (PyYAML only; the QM basis check, :func:`qm_parameters`, imports PySCF when called): the science
+packages, the benchmarks and the CLI may all import it.
 """
 
 from __future__ import annotations
