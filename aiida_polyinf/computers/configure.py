@@ -106,20 +106,25 @@ def setup_computer(name: str, user_file=None, echo=print, user: dict | None = No
     return computer
 
 
-def run_profile(computer_label: str) -> RunProfile:
-    """The run profile stored on a configured computer; an unknown or unprepared computer is named in the error."""
+def get_computer(computer_label: str):
+    """The computer of this label; an unknown one is named in the error, with how to set one up."""
     from aiida import orm
     from aiida.common.exceptions import NotExistent
 
     from . import SHIPPED
 
     try:
-        computer = orm.Computer.collection.get(label=computer_label)
+        return orm.Computer.collection.get(label=computer_label)
     except NotExistent:
         raise ComputerConfigError(
             f'no computer {computer_label!r} in this profile; set one up with `polyinf setup --computer NAME --config '
             f'FILE` (NAME: {", ".join(SHIPPED)})'
         ) from None
+
+
+def run_profile(computer_label: str) -> RunProfile:
+    """The run profile stored on a configured computer; an unknown or unprepared computer is named in the error."""
+    computer = get_computer(computer_label)
     data = computer.get_property(EXTRA_RUN_PROFILE, None)
     if data is None:
         raise ComputerConfigError(f'computer {computer_label} has no run profile: it was not made by '

@@ -98,18 +98,9 @@ def _slurm_test_only(transport, profile) -> list[Check]:
 def run_checks(computer_label: str, codes: bool = True, workdir: bool = True, scheduler: bool = True,
                queues: bool = False) -> list[Check]:
     """The checks of a configured computer (see the module docstring); stops after a failed login."""
-    from aiida import orm
-    from aiida.common.exceptions import NotExistent
+    from .configure import get_computer
 
-    from . import SHIPPED, ComputerConfigError
-
-    try:
-        computer = orm.Computer.collection.get(label=computer_label)
-    except NotExistent:
-        raise ComputerConfigError(
-            f'no computer {computer_label!r} in this profile; set one up with `polyinf setup --computer NAME --config '
-            f'FILE` (NAME: {", ".join(SHIPPED)})'
-        ) from None
+    computer = get_computer(computer_label)
     with contextlib.ExitStack() as stack:
         try:
             transport = stack.enter_context(open_transport(computer))
