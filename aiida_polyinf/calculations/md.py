@@ -117,14 +117,20 @@ def md_properties(
 def aggregate_trials(polymer: PolymerData, protocol: orm.Str, **trials: orm.Dict) -> dict:
     """``aggregate``: mean (bare PI1070 name), ``_std``, ``_min``, ``_max`` and ``_count`` over the trials given.
 
-    Failed trials are simply not passed in; ``_count`` says how many runs each value used.
+    Failed trials are simply not passed in; ``_count`` says how many runs each value used. A value that no trial has
+    is named in ``_missing`` with the reason of the first trial that gives one.
     """
     from ..common.properties import unit
 
     values = aggregate([{k: v for k, v in node.get_dict().items() if isinstance(v, (int, float))}
                         for node in trials.values()])
+    reasons: dict = {}
+    for label in sorted(trials):
+        for name, why in (trials[label].get('_missing') or {}).items():
+            reasons.setdefault(name, f'in no trial ({label}: {why})')
+    missing = {name: why for name, why in reasons.items() if name not in values}
     return {
         'aggregate': values_dict(
-            values, protocol=protocol.value, settings={'trials': sorted(trials)}, unit_of=unit,
+            values, protocol=protocol.value, missing=missing, settings={'trials': sorted(trials)}, unit_of=unit,
         )
     }
