@@ -133,17 +133,7 @@ def resolve(parameters: dict) -> dict:
 
     known = set(ELEMENTS[1:])
     result = dict(parameters)
-    for label, path in BLOCKS:
-        parent = result
-        for key in path[:-1]:
-            if not isinstance(parent.get(key), dict):
-                parent = None
-                break
-            parent[key] = dict(parent[key])
-            parent = parent[key]
-        if parent is None or not isinstance(parent.get(path[-1]), dict):
-            continue
-        block = parent[path[-1]] = dict(parent[path[-1]])
+    for label, block in _copied_blocks(result):
         if block.get('basis') is not None:
             block['basis'] = canonical_basis_name(block['basis'])
             if not any(_orbital_basis(block['basis'], el) for el in ('H', 'C', 'O', 'Br', 'I')):
@@ -167,15 +157,11 @@ def resolve(parameters: dict) -> dict:
     return result
 
 
-def for_elements(parameters: dict, elements) -> dict:
-    """``parameters`` with the per-element entries (``basis_by_element``, ``ecp_by_element``) of the main method and
-    of RESP kept for ``elements`` only, and dropped where none is left: a molecule's job input then holds only what
-    applies to it (a polymer without iodine gets the same input, and the same cached job, as before iodine had an
-    entry)."""
-    keep = {element_symbol(e) for e in elements}
-    result = dict(parameters)
-    for _, path in BLOCKS:
-        parent = result
+def _copied_blocks(parameters: dict):
+    """``(label, block)`` of each method block of :data:`BLOCKS` present in ``parameters``, the block and the dicts on
+    its path copied in place first, so that the caller changes its own copy, never the input it was given."""
+    for label, path in BLOCKS:
+        parent = parameters
         for key in path[:-1]:
             if not isinstance(parent.get(key), dict):
                 parent = None
@@ -184,7 +170,18 @@ def for_elements(parameters: dict, elements) -> dict:
             parent = parent[key]
         if parent is None or not isinstance(parent.get(path[-1]), dict):
             continue
-        block = parent[path[-1]] = dict(parent[path[-1]])
+        parent[path[-1]] = dict(parent[path[-1]])
+        yield label, parent[path[-1]]
+
+
+def for_elements(parameters: dict, elements) -> dict:
+    """``parameters`` with the per-element entries (``basis_by_element``, ``ecp_by_element``) of the main method and
+    of RESP kept for ``elements`` only, and dropped where none is left: a molecule's job input then holds only what
+    applies to it (a polymer without iodine gets the same input, and the same cached job, as before iodine had an
+    entry)."""
+    keep = {element_symbol(e) for e in elements}
+    result = dict(parameters)
+    for _, block in _copied_blocks(result):
         for key in ('basis_by_element', 'ecp_by_element'):
             if key in block:
                 entries = {k: v for k, v in (block[key] or {}).items() if element_symbol(k) in keep}
