@@ -19,7 +19,7 @@ and uses its RESP charges (and its polarizability for the refractive index), as 
 ``charge_model: resp``). PE and PS are
 non-polar hydrocarbons: their densities are set by the LJ terms, so the charge model changes them little.
 
-Reference: PI1070 (``../shared/data/radonpy/PI1070.csv``, read in place), the row whose repeat unit has the same
+Reference: PI1070 (``aiida_polyinf/datasets/radonpy/PI1070.csv``, shipped in the package), the row whose repeat unit has the same
 canonical SMILES (PE = PI1 ``*CC*``; PS = PI82 ``*C(C*)c1ccccc1``); its ``density`` is the mean of 5 RadonPy runs of
 10 chains x ~1,000 atoms with 5 ns sampling.
 
@@ -55,9 +55,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _embedded  # noqa: E402
+from aiida_polyinf.datasets import PI1070 as DATASET  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PI1070 = os.path.join(ROOT, '..', 'shared', 'data', 'radonpy', 'PI1070.csv')
+PI1070 = str(DATASET)  # the copy shipped inside the package
 OUT = os.path.join(ROOT, 'benchmarks', 'md_vs_radonpy.json')
 LMP = os.path.join(ROOT, '.venv', 'bin', 'lmp')
 POLYMERS = {'PE': '*CC*', 'PS': '*CC(*)c1ccccc1'}

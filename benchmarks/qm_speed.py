@@ -28,6 +28,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, ROOT)
 from aiida_polyinf import protocols  # noqa: E402
+from aiida_polyinf.datasets import PI1070  # noqa: E402
 from aiida_polyinf.qm import results  # noqa: E402
 
 #: The benchmark's settings: the moderate QM protocol (without its resources), and stock PySCF at the same level
@@ -35,9 +36,7 @@ from aiida_polyinf.qm import results  # noqa: E402
 MODERATE = {k: v for k, v in protocols.parameters("qm", "moderate").items() if k != "resources"}
 STOCK = protocols.merge(MODERATE, {"optimization": {"grid_level": None, "conv_tol": None, "density_fit": None}})
 
-CSV = os.path.join(os.path.dirname(ROOT), "shared", "data", "radonpy", "PI1070.csv")
-if not os.path.exists(CSV):
-    CSV = "/work/shared/data/radonpy/PI1070.csv"
+CSV = str(PI1070)  # the copy shipped inside the package
 OUT = os.path.join(ROOT, "benchmarks", "qm_speed.json")
 
 

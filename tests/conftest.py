@@ -12,8 +12,7 @@ import pytest
 pytest_plugins = ['aiida.tools.pytest_fixtures']
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / 'shared'
-PI1070 = SHARED / 'data' / 'radonpy' / 'PI1070.csv'
+from aiida_polyinf.datasets import PI1070  # noqa: E402 (the copy shipped inside the package)
 
 
 @pytest.fixture(scope='session')

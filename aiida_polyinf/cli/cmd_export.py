@@ -65,7 +65,7 @@ def cmd_export(group_label, out, formats, trials, archive, protocol, properties,
 
 @cmd_root.command('import-dataset')
 @click.argument('source', type=click.Choice(['radonpy']))
-@click.argument('file', type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path))
+@click.argument('file', required=False, type=click.Path(exists=True, dir_okay=False, path_type=pathlib.Path))
 @click.option('--group', 'group_label', help='Group label; default radonpy/PI1070.')
 @click.option('--limit', type=int, help='Only the first N rows.')
 @click.option(
@@ -76,9 +76,15 @@ def cmd_export(group_label, out, formats, trials, archive, protocol, properties,
 )
 @decorators.with_dbenv()
 def cmd_import_dataset(source, file, group_label, limit, rejected_path):
-    """Import an external dataset (RadonPy's PI1070 table) with its source recorded."""
+    """Import an external dataset (RadonPy's PI1070 table) with its source recorded.
+
+    Without FILE, the copy of PI1070 shipped inside the package (aiida_polyinf/datasets/radonpy, BSD-3-Clause).
+    """
+    from ..datasets import PI1070
     from ..export.radonpy import import_radonpy
     from ..campaign.intake import write_rejected
+
+    file = PI1070 if file is None else file
 
     def on_rejected(item):
         click.echo(f'rejected: {item.line()}', err=True)

@@ -9,7 +9,7 @@ from aiida.engine import ExitCode, calcfunction
 from aiida_polyinf.data.values import values_dict
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-PI1070 = ROOT.parent / "shared" / "data" / "radonpy" / "PI1070.csv"  # as tests/conftest.py:PI1070
+from aiida_polyinf.datasets import PI1070  # noqa: E402 (shipped inside the package)
 
 
 @pytest.fixture

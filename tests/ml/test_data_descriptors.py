@@ -9,8 +9,7 @@ import pytest
 from aiida_polyinf.ml import data as D
 from aiida_polyinf.ml import descriptors as F
 
-# the same path as tests/conftest.py's PI1070 (test modules here are not a package, so it cannot be imported)
-PI1070 = pathlib.Path(__file__).resolve().parents[3] / 'shared' / 'data' / 'radonpy' / 'PI1070.csv'
+from aiida_polyinf.datasets import PI1070  # noqa: E402 (shipped inside the package)
 
 
 @pytest.fixture
