@@ -1,10 +1,15 @@
 """Descriptor sets of the ML benchmarks, each a float matrix with one row per polymer of the dataset.
 
-Sets (names usable joined with ``+``, e.g. ``qm+ff``):
+Sets (names usable joined with ``+``, e.g. ``qm+ff``), named for where their numbers come from:
 
-- ``qm``: the dataset's QM columns: RadonPy's ``radonpy_qm.*`` and, when present, our ``qmex.*``;
-- ``ff``: GAFF2 force-field descriptors from SMILES (``aiida_polyinf.ff.descriptors``): RadonPy's kernel-mean
-  embedding plus plain averages (mean atomic mass, electrons per atom, mean angle k, ...);
+- ``qm``: this project's QMex descriptors (``qmex.*`` columns of the dataset: B3LYP on the CH3-capped oligomer,
+  read from the provenance graph);
+- ``radonpy_qm``: RadonPy's own monomer QM (``radonpy_qm.*``: wB97M-D3BJ on the H-capped monomer, PI1070's columns);
+- ``ff``: this project's force-field descriptors (``ff.*``: the ``ff_descriptors`` output of the FF stage, GAFF2
+  with the QM RESP charges, read from the graph);
+- ``ff_gasteiger``: GAFF2 force-field descriptors computed here from SMILES (``aiida_polyinf.ff.descriptors``,
+  Gasteiger charges): RadonPy's kernel-mean embedding plus plain averages (mean atomic mass, electrons per atom,
+  mean angle k, ...). Used only where a set names it (PI1070 has no FF stage of ours);
 - ``md``: the MD property means of the dataset, less the target and its leaks (``aiida_polyinf.common.properties.LEAKS``);
 - ``ecfp``: Morgan fingerprint, radius 2, 2048 bits, of the repeat unit **with its two ``*`` kept as dummy atoms**
   (atomic number 0): the environments at the chain ends are marked "bonded to the next unit" rather than capped,
@@ -12,10 +17,16 @@ Sets (names usable joined with ``+``, e.g. ``qm+ff``):
 - ``2dfp``: RDKit's 2D descriptors (``Descriptors.CalcMolDescriptors``) of the H-capped repeat unit (each ``*``
   replaced by hydrogen, RadonPy's monomer), non-finite columns dropped.
 
-``ff``, ``ecfp`` and ``2dfp`` depend on the SMILES alone and are cached on disk, keyed by canonical SMILES, in
-``$POLYINF_CACHE_DIR`` (default ``~/.cache/aiida-polyinf``), one pickle per set and version; FF failures are cached too,
-by SMILES with their reason. Rows whose descriptors failed are NaN (the models' imputer fills them with training-fold
-medians; ``Descriptors.valid`` tells which rows have them).
+The sets read from the dataset (``qm``, ``radonpy_qm``, ``ff``) must cover every polymer: a group whose polymers
+mix sources (e.g. PI1070 imports beside a campaign of ours) is refused with the count and examples of the polymers
+that lack the set (:class:`MixedSources`), never silently imputed.
+
+``ff_gasteiger``, ``ecfp`` and ``2dfp`` depend on the SMILES alone. They come from a *descriptor table* given to
+:class:`Descriptors` (``tables=``: in a benchmark run, the stored descriptor-cache node, an input of the benchmark
+process), or else from the on-disk cache, keyed by canonical SMILES, in ``$POLYINF_CACHE_DIR`` (default
+``~/.cache/aiida-polyinf``), one pickle per set and version; FF failures are cached too, by SMILES with their reason.
+Rows whose SMILES descriptors failed are NaN (the models' imputer fills them with training-fold medians;
+``Descriptors.valid`` tells which rows have them).
 """
 
 from __future__ import annotations
@@ -32,8 +43,17 @@ import pandas as pd
 from ..common.properties import LEAKS, PROPERTIES
 
 STRUCTURE_SETS = ('ecfp', '2dfp')
-PHYSICS_SETS = ('qm', 'ff', 'md')
-CACHE_VERSION = {'ff': 'ff-v1', 'ecfp': 'ecfp-r2-2048-v1', '2dfp': '2dfp-v1'}
+PHYSICS_SETS = ('qm', 'radonpy_qm', 'ff', 'ff_gasteiger', 'md')
+#: Sets whose columns are read from the dataset, by column prefix.
+GRAPH_SETS = {'qm': 'qmex.', 'radonpy_qm': 'radonpy_qm.', 'ff': 'ff.'}
+#: Sets computed from SMILES (cached): the on-disk cache file of each, by version.
+SMILES_SETS = ('ff_gasteiger', 'ecfp', '2dfp')
+CACHE_VERSION = {'ff_gasteiger': 'ff-v1', 'ecfp': 'ecfp-r2-2048-v1', '2dfp': '2dfp-v1'}
+KNOWN_SETS = tuple(GRAPH_SETS) + SMILES_SETS + ('md', 'graph')
+
+
+class MixedSources(ValueError):
+    """A descriptor set read from the dataset is missing for some of its polymers."""
 
 
 def cache_dir(path=None) -> pathlib.Path:
@@ -82,7 +102,7 @@ def ff_table(smiles, directory=None, timeout=60.0, processes=2, progress=True) -
     """FF descriptors of ``smiles`` (DataFrame indexed by SMILES), the failures ``{smiles: reason}``, timing info."""
     from ..ff import descriptors as ffd
 
-    cache = SmilesCache('ff', directory)
+    cache = SmilesCache('ff_gasteiger', directory)
     todo = cache.missing(smiles)
     timing = {'computed': len(todo), 'seconds': 0.0}
     if todo:
@@ -200,48 +220,82 @@ def md_columns(frame: pd.DataFrame, target: str) -> list[str]:
 
 
 class Descriptors:
-    """Descriptor matrices of one dataset (rows in the frame's order), built lazily and cached."""
+    """Descriptor matrices of one dataset (rows in the frame's order), built lazily and cached.
 
-    def __init__(self, frame: pd.DataFrame, cache=None, ff_timeout=60.0, processes=2, progress=True):
+    ``tables``: precomputed SMILES-set tables (``{'ecfp': DataFrame indexed by SMILES, ...}``), used instead of the
+    on-disk cache for the sets they hold (the benchmark processes pass their descriptor-cache node's tables).
+    """
+
+    def __init__(self, frame: pd.DataFrame, cache=None, ff_timeout=60.0, processes=2, progress=True, tables=None):
         self.frame = frame
         self.smiles = list(frame['smiles'])
         self.cache = cache
         self.ff_timeout = ff_timeout
         self.processes = processes
         self.progress = progress
+        self.given = dict(tables or {})
         self._tables: dict[str, pd.DataFrame] = {}
         self.ff_failures: dict = {}
         self.timing: dict = {}
+
+    def _graph_set(self, name: str) -> pd.DataFrame:
+        prefix = GRAPH_SETS[name]
+        cols = [c for c in self.frame.columns if c.startswith(prefix)]
+        if not cols:
+            raise MixedSources(f'descriptor set {name!r} ({prefix}* columns) is not in this dataset: '
+                               f'{_SET_HINT[name]}')
+        table = self.frame[cols].astype(float).reset_index(drop=True)
+        lacking = table.isna().all(axis=1).to_numpy()
+        if lacking.any():
+            ids = self.frame.get('source_ids', self.frame['smiles'])
+            examples = ', '.join(str(ids.iat[i] or self.smiles[i]) for i in np.flatnonzero(lacking)[:3])
+            raise MixedSources(
+                f'descriptor set {name!r} is missing for {int(lacking.sum())} of {len(table)} polymers of this dataset '
+                f'(e.g. {examples}): the group mixes sources. Benchmark a group whose polymers all have it, or a set '
+                f'they all have ({_SET_HINT[name]})'
+            )
+        return table
+
+    def _smiles_set(self, name: str) -> pd.DataFrame:
+        if name in self.given:
+            table = self.given[name].reindex(self.smiles).reset_index(drop=True)
+            if name == 'ff_gasteiger':
+                self.ff_failures = {s: 'failed in the descriptor cache' for s, bad in
+                                    zip(self.smiles, table.isna().all(axis=1)) if bad}
+            return table
+        if name == 'ff_gasteiger':
+            table, self.ff_failures, info = ff_table(
+                self.smiles, self.cache, timeout=self.ff_timeout, processes=self.processes, progress=self.progress
+            )
+            self.timing['ff_compute'] = info
+            return table.reset_index(drop=True)
+        if name == 'ecfp':
+            return ecfp_table(self.smiles, self.cache, self.progress).reset_index(drop=True)
+        return rdkit2d_table(self.smiles, self.cache, self.progress).reset_index(drop=True)
 
     def table(self, name: str, target: str | None = None) -> pd.DataFrame:
         key = name if name != 'md' else f'md:{target}'
         if key in self._tables:
             return self._tables[key]
         start = time.perf_counter()
-        if name == 'qm':
-            cols = [c for c in self.frame.columns if c.startswith(('radonpy_qm.', 'qmex.'))]
-            table = self.frame[cols].astype(float).reset_index(drop=True)
+        if name in GRAPH_SETS:
+            table = self._graph_set(name)
         elif name == 'md':
             if target is None:
                 raise ValueError('the md descriptor set needs the target, for its leak exclusions')
             table = self.frame[md_columns(self.frame, target)].astype(float).reset_index(drop=True)
             table.columns = [f'md.{c}' for c in table.columns]
-        elif name == 'ff':
-            table, self.ff_failures, info = ff_table(
-                self.smiles, self.cache, timeout=self.ff_timeout, processes=self.processes, progress=self.progress
-            )
-            self.timing['ff_compute'] = info
-            table = table.reset_index(drop=True)
-            km = [c for c in table.columns if c.startswith('ffkm.')]
-            table[km] = table[km].mask(table[km].abs() < ffd_floor())  # same floor for rows cached before it
-            table[km] = table[km].where(table[km].notna() | table.isna().all(axis=1).to_numpy()[:, None], 0.0)
-        elif name == 'ecfp':
-            table = ecfp_table(self.smiles, self.cache, self.progress).reset_index(drop=True)
-        elif name == '2dfp':
-            table = rdkit2d_table(self.smiles, self.cache, self.progress).reset_index(drop=True)
-            table = table.loc[:, table.notna().mean() > 0.99]
+        elif name in SMILES_SETS:
+            table = self._smiles_set(name)
+            if name == 'ff_gasteiger':
+                km = [c for c in table.columns if c.startswith('ffkm.')]
+                table[km] = table[km].mask(table[km].abs() < ffd_floor())  # same floor for rows cached before it
+                table[km] = table[km].where(table[km].notna() | table.isna().all(axis=1).to_numpy()[:, None], 0.0)
+            elif name == '2dfp':
+                table = table.replace([np.inf, -np.inf], np.nan).astype(float)
+                table = table.loc[:, table.notna().mean() > 0.99]
         else:
-            raise ValueError(f'unknown descriptor set {name!r}')
+            raise ValueError(f'unknown descriptor set {name!r}; known: {", ".join(KNOWN_SETS)}')
         self.timing[key] = time.perf_counter() - start
         self._tables[key] = table
         return table
@@ -256,9 +310,29 @@ class Descriptors:
         """Rows whose descriptors of ``spec`` were computed (an FF failure makes a whole row NaN)."""
         ok = np.ones(len(self.smiles), dtype=bool)
         for name in spec.split('+'):
-            if name == 'ff':
-                ok &= self.table('ff').notna().all(axis=1).to_numpy()
+            if name == 'ff_gasteiger':
+                ok &= self.table('ff_gasteiger').notna().all(axis=1).to_numpy()
         return ok
 
     def ecfp(self) -> np.ndarray:
         return self.table('ecfp').to_numpy(dtype=np.uint8)
+
+
+_SET_HINT = {
+    'qm': "this project's QMex descriptors, from a QM stage run here; PI1070's own QM is the set 'radonpy_qm'",
+    'radonpy_qm': "RadonPy's monomer QM, from the PI1070 import (`polyinf import-dataset radonpy`)",
+    'ff': "this project's FF descriptors (RESP charges), from an FF stage run here; from SMILES with Gasteiger "
+          "charges it is the set 'ff_gasteiger'",
+}
+
+
+def smiles_tables(smiles, sets=SMILES_SETS, directory=None, processes=2, progress=True) -> dict:
+    """The SMILES-set tables of ``smiles`` (indexed by SMILES), from the on-disk cache, computing what is missing."""
+    frame = pd.DataFrame({'smiles': list(smiles)})
+    desc = Descriptors(frame, cache=directory, processes=processes, progress=progress)
+    out = {}
+    for name in sets:
+        table = desc._smiles_set(name)  # noqa: SLF001 (raw: floors and column filters apply on use)
+        table.index = list(smiles)
+        out[name] = table
+    return out

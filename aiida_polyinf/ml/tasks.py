@@ -34,13 +34,16 @@ def load_config(path=None) -> dict:
 class Bench:
     """One dataset with its descriptors, running tasks for targets, descriptor sets and models."""
 
-    def __init__(self, frame, config=None, cache=None, n_jobs=2, progress=True, seed=None):
+    def __init__(self, frame, config=None, cache=None, n_jobs=2, progress=True, seed=None, tables=None, trials=None):
         from .descriptors import Descriptors
 
         self.frame = frame
         self.config = config or load_config()
         self.seed = int(seed if seed is not None else self.config.get('seed', P.DEFAULT_SEED))
-        self.desc = Descriptors(frame, cache=cache, processes=n_jobs, progress=progress)
+        self.desc = Descriptors(frame, cache=cache, processes=n_jobs, progress=progress, tables=tables)
+        #: per-trial values ``{target: (n_polymers, K) array, NaN where a polymer has fewer trials}`` in the frame's
+        #: row order, for tasks (e) and (f) on real trials; None: simulated from the aggregates' spread
+        self.trials = trials
         self.n_jobs = n_jobs
         self.progress = progress
         self.timing: dict = {}
