@@ -57,7 +57,7 @@ def test_structure_descriptors_cached(tiny_csv, tmp_path):
     assert x2d.shape[0] == 3 and np.isfinite(x2d).all()
     sim = F.mean_similarity(x.astype(np.uint8))
     assert sim.shape == (3,) and ((sim >= 0) & (sim <= 1)).all()
-    qm, names = desc.matrix('qm+md', target='density')
+    qm, names = desc.matrix('radonpy_qm+md', target='density')
     assert 'radonpy_qm.qm_homo_monomer' in names and 'md.Cp' in names and 'md.refractive_index' not in names
 
 

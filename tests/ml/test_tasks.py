@@ -62,13 +62,13 @@ def _records(frame, task, targets, sets, tmp_path, name):
 @pytest.mark.parametrize('task', ['interpolation', 'similarity', 'scaling'])
 def test_shared_jobs_equal_single_target_runs(frame, tmp_path, task):
     targets = ['density', 'Cp', 'bulk_modulus']
-    together, timing = _records(frame, task, targets, ['qm', 'qm+md'], tmp_path, 'together')
+    together, timing = _records(frame, task, targets, ['radonpy_qm', 'radonpy_qm+md'], tmp_path, 'together')
     n_kinds = 2 if task == 'scaling' else 1
     # qm: one job per model and kind for all three targets; qm+md: one per target, model and kind
     shared = n_kinds * 2 if task != 'scaling' else 2 + 2 * 3  # scaling: similarity shares, range does not
     assert timing[f'{task}:jobs'] == shared + n_kinds * 2 * 3
     for target in targets:
-        alone, _ = _records(frame, task, [target], ['qm', 'qm+md'], tmp_path, f'alone_{target}')
+        alone, _ = _records(frame, task, [target], ['radonpy_qm', 'radonpy_qm+md'], tmp_path, f'alone_{target}')
         assert set(alone) <= set(together)
         for key, rec in alone.items():
             _close(rec['summary'], together[key]['summary'])  # equal up to rounding (multi-column solves)
@@ -80,14 +80,14 @@ def test_shared_jobs_equal_single_target_runs(frame, tmp_path, task):
 
 
 def test_frozen_splits_are_reused(frame, tmp_path):
-    first, _ = _records(frame, 'range', ['density'], ['qm'], tmp_path, 'frozen')
+    first, _ = _records(frame, 'range', ['density'], ['radonpy_qm'], tmp_path, 'frozen')
     path = tmp_path / 'frozen' / 'splits_range_density.json'
     splits = json.loads(path.read_text())
     splits['units'] = [u for u in splits['units'] if u['meta']['ensemble'] == 0]  # the next run reads this file
     splits['info']['ensembles'] = 1
     path.write_text(json.dumps(splits))
-    again, _ = _records(frame, 'range', ['density'], ['qm'], tmp_path, 'frozen')
-    assert [f['unit'] for f in again[('density', 'extrapolation_range', 'qm', 'pls')]['folds']] == \
+    again, _ = _records(frame, 'range', ['density'], ['radonpy_qm'], tmp_path, 'frozen')
+    assert [f['unit'] for f in again[('density', 'extrapolation_range', 'radonpy_qm', 'pls')]['folds']] == \
         [u['name'] for u in splits['units']]
 
 
@@ -99,7 +99,7 @@ def test_variety_labelled_and_k_conditions_share_polymers(frame, tmp_path):
         frame[f'{name}_std'] = 0.05 * frame[name].abs()
         frame[f'{name}_count'] = 5
     config = _config(['density', 'Cp'])
-    config['tasks']['variety'].update(targets=['density', 'Cp'], descriptors='qm', n_polymers=[20, 40], n_runs=[1, 3],
+    config['tasks']['variety'].update(targets=['density', 'Cp'], descriptors='radonpy_qm', n_polymers=[20, 40], n_runs=[1, 3],
                                       repeats=2)
     bench = T.Bench(frame, config, cache=tmp_path / 'cache', n_jobs=1, progress=False)
     res = T.run_variety(bench)
@@ -112,6 +112,6 @@ def test_variety_labelled_and_k_conditions_share_polymers(frame, tmp_path):
                 assert a['train_ids'] == b['train_ids']  # K conditions of one N and repeat: the same polymers
         assert not set(rec['test_ids']) & set(rec['cells']['40x1'][0]['train_ids'])
     # the repeats computed in parallel jobs equal the sequential function
-    seq = V.variety_volume(frame, bench.desc.matrix('qm')[0], 'density', config['grids']['krr'], [20, 40], [1, 3], 2,
+    seq = V.variety_volume(frame, bench.desc.matrix('radonpy_qm')[0], 'density', config['grids']['krr'], [20, 40], [1, 3], 2,
                            0.2, 4, bench.seed)
     _close(seq['summary'], res['records'][0]['summary'])
