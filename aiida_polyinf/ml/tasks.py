@@ -5,7 +5,8 @@
   (mean ECFP Tanimoto to all others), 3 ensembles of outer 5-fold over the in-domain pool; the test prediction of an
   ensemble is the mean of its fold models, the reported spread is over ensembles;
 - ``scaling`` (d): (b) and (c) with in-domain training sets of 50/100/200/500, 3 samplings each;
-- ``variety`` (e): variety vs volume, N polymers × K runs, labels simulated from PI1070's run-to-run spread;
+- ``variety`` (e): variety vs volume, N polymers × K runs, on the real per-trial values of the group (``Bench.trials``)
+  or, without them, labels simulated from the aggregates' run-to-run spread (PI1070);
 - ``allocation`` (f): the recommender of ``aiida_polyinf.ml.allocation`` checked against (e).
 
 Grids, sizes and the task lists are in ``benchmark.yaml`` beside this module. Hyperparameters come from the inner CV
@@ -306,29 +307,40 @@ def run_variety(bench: Bench, targets=None, with_allocation=False) -> dict:
     targets = targets or cfg['targets']
     start = time.perf_counter()
     x, _ = bench.desc.matrix(cfg['descriptors'])
+    runs = {t: None for t in targets} if bench.trials is None else {t: bench.trials[t] for t in targets}
+    n_runs = list(cfg['n_runs'])
+    if bench.trials is not None:  # real trials: the choices of K that the group has
+        k_max = min(int(np.isfinite(r).sum(axis=1).max()) if r.size else 0 for r in runs.values())
+        n_runs = [k for k in n_runs if k <= k_max] or [1]
+        if len(n_runs) < 2 and k_max >= 2:
+            n_runs.append(k_max)
+        if len(n_runs) < 2:
+            raise ValueError(f'variety vs volume on real trials needs polymers with at least 2 MD trials of each of '
+                             f'{", ".join(targets)}; the most any has is {k_max}')
+        runs = {t: r[:, : max(n_runs)] for t, r in runs.items()}
 
     from joblib import Parallel, delayed
 
     # one job per target and repeat: 25 similar jobs keep the workers busy to the end
     todo = [(t, r) for r in range(cfg['repeats']) for t in targets]
-    args = (cfg['n_polymers'], cfg['n_runs'], cfg['test_fraction'], cfg['inner'], bench.seed)
+    args = (cfg['n_polymers'], n_runs, cfg['test_fraction'], cfg['inner'], bench.seed)
     gen = Parallel(n_jobs=bench.n_jobs, return_as='generator')(
-        delayed(_variety_repeat)(bench.frame, x, t, grid, r, *args) for t, r in todo)
+        delayed(_variety_repeat)(bench.frame, x, t, grid, r, *args, runs[t]) for t, r in todo)
     done = dict(zip(todo, tqdm(gen, total=len(todo), desc='variety', disable=not bench.progress)))
     records = []
     for target in targets:
-        res = V.variety_volume(bench.frame, x, target, grid, cfg['n_polymers'], cfg['n_runs'], cfg['repeats'],
+        res = V.variety_volume(bench.frame, x, target, grid, cfg['n_polymers'], n_runs, cfg['repeats'],
                                cfg['test_fraction'], cfg['inner'], bench.seed,
-                               repeat_cells=[done[(target, r)] for r in range(cfg['repeats'])])
+                               repeat_cells=[done[(target, r)] for r in range(cfg['repeats'])], runs=runs[target])
         if with_allocation:
             with threadpool_limits(limits=1):
                 res['allocation'] = V.allocation_check(
                     bench.frame, x, target, grid, res, acfg['pilot_polymers'], acfg['pilot_runs'],
-                    acfg['pilot_sizes'], acfg['budget'], acfg['choices_runs'], bench.seed)
+                    acfg['pilot_sizes'], acfg['budget'], acfg['choices_runs'], bench.seed, runs=runs[target])
         records.append(res)
     bench.timing['variety:fits'] = time.perf_counter() - start
-    return {'task': 'variety', 'seed': bench.seed, 'note': V.SIMULATED_NOTE, 'descriptors': cfg['descriptors'],
-            'model': cfg['model'], 'records': records}
+    return {'task': 'variety', 'seed': bench.seed, 'note': V.note(bench.trials), 'descriptors': cfg['descriptors'],
+            'model': cfg['model'], 'n_runs': n_runs, 'records': records}
 
 
 def _variety_repeat(frame, x, target, grid, repeat, *args):
@@ -338,4 +350,4 @@ def _variety_repeat(frame, x, target, grid, repeat, *args):
     from . import variety as V
 
     with threadpool_limits(limits=1):
-        return V.variety_repeat(frame, x, target, grid, repeat, *args)
+        return V.variety_repeat(frame, x, target, grid, repeat, *args)  # args end with the real runs (or None)
