@@ -9,8 +9,10 @@
   or, without them, labels simulated from the aggregates' run-to-run spread (PI1070);
 - ``allocation`` (f): the recommender of ``aiida_polyinf.ml.allocation`` checked against (e).
 
-Grids, sizes and the task lists are in ``benchmark.yaml`` beside this module. Hyperparameters come from the inner CV
-only; the test sets are never looked at before the refit has predicted them.
+Grids, sizes and the task lists are in ``benchmark.yaml`` beside this module. Kernel ridge on the ECFP bits alone (the
+set ``ecfp``) uses the Tanimoto kernel on the raw bits (grid ``grids.krr_tanimoto``: alpha only), every other kernel
+ridge the RBF kernel on standardised descriptors (``grids.krr``); each record names its ``kernel``. Hyperparameters
+come from the inner CV only; the test sets are never looked at before the refit has predicted them.
 """
 
 from __future__ import annotations
@@ -144,7 +146,7 @@ class Bench:
                 continue
             x, _ = self.desc.matrix(spec, target)
             ys = np.column_stack([meta[m][4] for m in members])
-            jobs.append(('path', members, (x[rows], ys, splits.units, model, self.config['grids'][model])))
+            jobs.append(('path', members, (x[rows], ys, splits.units, model, model_grid(self.config, spec, model))))
         self.timing[f'{task}:descriptors'] = time.perf_counter() - start
         start = time.perf_counter()
         results = [None] * len(meta)
@@ -207,13 +209,37 @@ def _product(grid):
 
 
 def _run_path(x, y, units, model, grid):
-    """One job: the units of one descriptor set and model for the target columns of ``y`` (n, T)."""
+    """One job: the units of one descriptor set and model for the target columns of ``y`` (n, T); ``grid`` from
+    ``model_grid`` (for kernel ridge it names the kernel)."""
     from threadpoolctl import threadpool_limits
 
     from . import models  # noqa: F401 (loads scipy's LAPACK first: the limit applies to loaded libraries only)
 
     with threadpool_limits(limits=1):  # one BLAS thread per worker: threads spin and fight on a loaded machine
         return P.run_units(model, grid, x, y, units)
+
+
+#: Descriptor sets of binary fingerprints, on which kernel ridge uses the Tanimoto kernel.
+TANIMOTO_SETS = ('ecfp',)
+
+
+def kernel(spec: str, model: str) -> str | None:
+    """The kernel of kernel ridge on descriptor set ``spec``: 'tanimoto' on the ECFP bits alone, else 'rbf'; None
+    for the other models."""
+    if model != 'krr':
+        return None
+    return 'tanimoto' if spec in TANIMOTO_SETS else 'rbf'
+
+
+def model_grid(config: dict, spec: str, model: str) -> dict:
+    """The hyperparameter grid of ``model`` on ``spec``: ``grids.krr_tanimoto`` (with ``kernel: tanimoto``) for the
+    Tanimoto kernel, else ``grids.<model>``."""
+    if kernel(spec, model) == 'tanimoto':
+        if 'krr_tanimoto' not in config['grids']:
+            raise KeyError(f'kernel ridge on {spec!r} uses the Tanimoto kernel: the configuration needs '
+                           f'grids.krr_tanimoto (alpha)')
+        return {'kernel': 'tanimoto', **config['grids']['krr_tanimoto']}
+    return config['grids'][model]
 
 
 def _fingerprint(splits: P.Splits) -> str:
@@ -232,12 +258,14 @@ def aggregate_one(splits: P.Splits, spec, model, y, results) -> dict:
     for res in results:
         unit = by_unit[res['unit']]
         entry = {'unit': unit.name, 'params': res['params'], 'meta': unit.meta,
+                 'inner_rmse': res.get('inner_rmse_best'),  # the selection figure: inner CV on training rows
                  'train_ids': [splits.ids[i] for i in unit.train]}
         entry['metrics'] = {k: P.metrics(y[unit.tests[k]], res['predictions'][k]) for k in unit.tests}
         entry['test_ids'] = {k: [splits.ids[i] for i in unit.tests[k]] for k in unit.tests if k != 'test'
                              or not splits.task.startswith(('extrapolation', 'scaling'))}
         folds.append(entry)
-    record = {'target': splits.target, 'task': splits.task, 'descriptors': spec, 'model': model, 'folds': folds}
+    record = {'target': splits.target, 'task': splits.task, 'descriptors': spec, 'model': model,
+              'kernel': kernel(spec, model), 'folds': folds}
     if splits.task == 'interpolation':
         record['test_ids_note'] = 'per fold under test_ids'
         record['summary'] = {}
@@ -303,7 +331,10 @@ def run_variety(bench: Bench, targets=None, with_allocation=False) -> dict:
 
     cfg = bench.config['tasks']['variety']
     acfg = bench.config['tasks']['allocation']
-    grid = bench.config['grids'][cfg['model']]
+    grid = model_grid(bench.config, cfg['descriptors'], cfg['model'])
+    if with_allocation and kernel(cfg['descriptors'], cfg['model']) == 'tanimoto':
+        raise ValueError(f'task (f) estimates the hat-matrix trace of the RBF kernel (variety.hat_fraction); kernel '
+                         f'ridge on {cfg["descriptors"]!r} uses the Tanimoto kernel: choose another descriptor set')
     targets = targets or cfg['targets']
     start = time.perf_counter()
     x, _ = bench.desc.matrix(cfg['descriptors'])
@@ -340,7 +371,8 @@ def run_variety(bench: Bench, targets=None, with_allocation=False) -> dict:
         records.append(res)
     bench.timing['variety:fits'] = time.perf_counter() - start
     return {'task': 'variety', 'seed': bench.seed, 'note': V.note(bench.trials), 'descriptors': cfg['descriptors'],
-            'model': cfg['model'], 'n_runs': n_runs, 'records': records}
+            'model': cfg['model'], 'kernel': kernel(cfg['descriptors'], cfg['model']), 'n_runs': n_runs,
+            'records': records}
 
 
 def _variety_repeat(frame, x, target, grid, repeat, *args):
