@@ -30,17 +30,39 @@ def _split(value):
 @click.option('--exit-status', 'exit_status', multiple=True, type=int, help='Only polymers with a process that '
               'ended with this exit status.')
 @click.option('--descriptor-set', 'descriptor_sets', multiple=True, help='Only these descriptor sets.')
+@click.option('--polymer', 'identifier', help='Select: the polymer with this source id or repeat-unit SMILES (any writing).')
+@click.option('--smarts', help='Select: repeat units containing this SMARTS pattern.')
+@click.option('--similar-to', help='Select: repeat units similar to this SMILES (Tanimoto, Morgan r=2, 2048 bits).')
+@click.option('--min-similarity', type=float, default=0.5, show_default=True, help='With --similar-to.')
+@click.option('--range', 'ranges', multiple=True, metavar='NAME:LOW:HIGH',
+              help='Select: a value within bounds, in its units (a bound may be empty), e.g. density:1.1: (repeatable).')
+@click.option('--stage-state', 'stage_states', multiple=True, metavar='STAGE:STATE',
+              help='Select: the state of a stage, done|failed|missing, e.g. md:done (repeatable).')
 @decorators.with_dbenv()
 def cmd_export(group_label, out, formats, trials, archive, protocol, properties, stage, versions, codes, exit_status,
-               descriptor_sets):
-    """Write the dataset of a group (dataset.csv/.parquet + manifest.json), deterministically."""
+               descriptor_sets, identifier, smarts, similar_to, min_similarity, ranges, stage_states):
+    """Write the dataset of a group (dataset.csv/.parquet + manifest.json), deterministically.
+
+    The selection options narrow the rows (the same query as the web API's search and download: the same selection
+    gives the same bytes).
+    """
     from ..export.dataset import export_dataset
+    from ..export.select import Selection, SelectionError, parse_range
 
     start = time.perf_counter()
     try:
+        states = {}
+        for item in stage_states:
+            name, _, state = item.partition(':')
+            if not state:
+                raise SelectionError('stage-state', f'{item!r} is not STAGE:STATE')
+            states[name] = state
+        selection = Selection(identifier=identifier, smarts=smarts, similar_to=similar_to,
+                              min_similarity=min_similarity, ranges=dict(parse_range(r) for r in ranges), stages=states)
         manifest = export_dataset(
             group_label,
             out,
+            selection=selection,
             formats=_split([formats]),
             trials=trials,
             archive=archive,

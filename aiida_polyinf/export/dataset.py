@@ -112,9 +112,14 @@ def export_dataset(
     formats: t.Iterable[str] = ('csv',),
     trials: bool = False,
     archive: bool = False,
+    selection=None,
     **filters,
 ) -> dict:
-    """Write the dataset of ``group`` into ``out`` and return the manifest."""
+    """Write the dataset of ``group`` into ``out`` and return the manifest.
+
+    ``selection``: a :class:`.select.Selection` (identifier, SMARTS, similarity, value ranges, stage states) that
+    narrows the rows; the manifest records it.
+    """
     from .. import __version__
 
     out = pathlib.Path(out)
@@ -123,9 +128,13 @@ def export_dataset(
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise ValueError(f'unknown format(s) {", ".join(sorted(unknown))}')
+    from .select import apply
+
     frame = load_dataset(group, trials=trials, **filters)
     units = frame.attrs.get('units', {})
     value_versions = frame.attrs.get('versions', [])
+    if selection is not None:
+        frame = apply(frame, selection)
     frame.attrs = {}
 
     files = {}
@@ -149,6 +158,7 @@ def export_dataset(
             'group': group,
             'trials': trials,
             'filters': {k: v for k, v in sorted(filters.items()) if v not in (None, (), [])},
+            'selection': selection.describe() if selection is not None else {},
             'function': 'aiida_polyinf.export.query.load_dataset',
         },
         'rows': len(frame),
