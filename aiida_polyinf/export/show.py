@@ -84,20 +84,22 @@ def _short(value) -> str:
     return str(value)
 
 
-def describe(pk: int) -> str:
-    """A report of the polymer: identity, stages and their processes, every value with where it came from."""
+def record(pk: int) -> dict:
+    """Everything stored about a polymer, as data: identity, groups, the processes with it as an input (stages and
+    states), and every values Dict with the process that created it, that process's other inputs (code, table,
+    source) and the Dict's protocol, origin (computed here or imported), units, missing values and settings.
+
+    One source for ``polyinf show`` (:func:`describe`) and the web API's polymer page.
+    """
     polymer = orm.load_node(pk)
-    lines = [
-        f'PolymerData pk {polymer.pk}  uuid {polymer.uuid}',
-        f'  smiles         {polymer.smiles}',
-        f'  smiles input   {polymer.smiles_input}',
-        f'  capped monomer {polymer.capped_smiles}',
-        f'  formula        {polymer.formula}',
-        f'  sources        {", ".join(polymer.base.extras.get("source_ids", [])) or "-"}',
-    ]
+    out = {
+        'pk': polymer.pk, 'uuid': polymer.uuid, 'smiles': polymer.smiles, 'smiles_input': polymer.smiles_input,
+        'capped_smiles': polymer.capped_smiles, 'formula': polymer.formula,
+        'source_ids': list(polymer.base.extras.get('source_ids', [])),
+    }
     groups = orm.QueryBuilder().append(PolymerData, filters={'id': pk}, tag='p')
     groups.append(orm.Group, with_node='p', project='label')
-    lines.append(f'  groups         {", ".join(sorted(r[0] for r in rows(groups))) or "-"}')
+    out['groups'] = sorted(r[0] for r in rows(groups))
 
     # Processes with the polymer as a direct input: the stages and their states.
     query = orm.QueryBuilder().append(PolymerData, filters={'id': pk}, tag='p')
@@ -106,6 +108,7 @@ def describe(pk: int) -> str:
         with_incoming='p',
         project=[
             'id',
+            'uuid',
             'attributes.process_label',
             'attributes.process_state',
             'attributes.exit_status',
@@ -116,19 +119,16 @@ def describe(pk: int) -> str:
         tag='process',
     )
     query.order_by({'process': {'id': 'asc'}})
-    lines.append('stages')
-    processes = rows(query)
-    for ppk, label, state, status, message, extra_stage, recorded in processes:
-        stage = V.stage_of_process(label, extra_stage)
-        status_text = f'[{status}]' if status is not None else ''
-        note = ' (recorded in batch)' if recorded else ''
-        lines.append(f'  {stage:<7} {label} pk {ppk}: {state} {status_text} {message or ""}{note}'.rstrip())
-    if not processes:
-        lines.append('  (no process has this polymer as an input)')
+    out['processes'] = [
+        {'pk': ppk, 'uuid': puuid, 'stage': V.stage_of_process(label, extra_stage), 'label': label, 'state': state,
+         'exit_status': status, 'exit_message': message, 'recorded_in_batch': bool(recorded)}
+        for ppk, puuid, label, state, status, message, extra_stage, recorded in rows(query)
+    ]
 
     # Values: Dict <- creator <- polymer, plus the creator's code and other inputs.
     query = orm.QueryBuilder().append(PolymerData, filters={'id': pk}, tag='p')
-    query.append(orm.CalculationNode, with_incoming='p', tag='c', project=['id', 'attributes.process_label'])
+    query.append(orm.CalculationNode, with_incoming='p', tag='c',
+                 project=['id', 'uuid', 'attributes.process_label'])
     query.append(
         orm.Dict,
         with_incoming='c',
@@ -142,49 +142,81 @@ def describe(pk: int) -> str:
     inputs: dict[int, list] = {}
     if creators:
         query = orm.QueryBuilder().append(orm.CalculationNode, filters={'id': {'in': creators}}, tag='c', project='id')
-        query.append(orm.Node, with_outgoing='c', project=['id', 'node_type', 'label', 'attributes'],
+        query.append(orm.Node, with_outgoing='c', project=['id', 'uuid', 'node_type', 'label', 'attributes'],
                      edge_project=['label'])
-        for cpk, npk, node_type, label, attributes, link in rows(query):
+        for cpk, npk, nuuid, node_type, label, attributes, link in rows(query):
             if link == 'polymer' or node_type.startswith('data.polyinf'):
                 continue
+            entry = {'link': link, 'pk': npk, 'uuid': nuuid}
             if node_type.startswith('data.core.code') or 'code' in node_type.split('.')[:3]:
-                text = f'code {label or npk}'
+                entry.update(kind='code', text=f'code {label or npk}')
             elif node_type.startswith('data.core.singlefile'):
-                text = f'table {attributes.get("filename")} sha256 {attributes.get("sha256", "?")[:16]}'
+                entry.update(kind='table', text=f'table {attributes.get("filename")} sha256 '
+                                                 f'{attributes.get("sha256", "?")[:16]}')
             elif link == 'source':
-                text = f'source {attributes.get("source")} {attributes.get("dataset")} ({attributes.get("licence")})'
+                entry.update(kind='source', text=f'source {attributes.get("source")} {attributes.get("dataset")} '
+                                                  f'({attributes.get("licence")})')
             else:
-                text = f'{link} pk {npk}'
-            inputs.setdefault(cpk, []).append(text)
-    lines.append('values')
-    if not found:
-        lines.append('  (none)')
-    for cpk, process_label, uuid, attributes, link in sorted(found, key=lambda r: (r[4], r[3].get('trial') or 0, r[2])):
+                entry.update(kind='input', text=f'{link} pk {npk}')
+            inputs.setdefault(cpk, []).append(entry)
+    out['values'] = []
+    for cpk, cuuid, process_label, uuid, attributes, link in sorted(
+            found, key=lambda r: (r[5], r[4].get('trial') or 0, r[3])):
         values, meta = V.split_values(attributes)
         protocol = meta.get(V.PROTOCOL, '?')
-        origin = (
-            f'imported from {meta.get(V.SOURCE, "?")}:{meta.get(V.SOURCE_ID, "?")}'
-            if V.is_external(protocol)
-            else 'computed here'
-        )
-        head = f'  {link}'
-        if meta.get(V.DESCRIPTOR_SET):
-            head += f' [{meta[V.DESCRIPTOR_SET]}]'
-        if meta.get(V.TRIAL) is not None:
-            head += f' trial {meta[V.TRIAL]} seed {meta.get(V.SEED)}'
-        lines.append(
-            f'{head}: Dict {uuid[:8]} by {process_label} pk {cpk}, protocol {protocol}, '
-            f'version {meta.get(V.VERSION, "?")}, {origin}'
-        )
-        for text in inputs.get(cpk, []):
-            lines.append(f'      input: {text}')
-        units = meta.get(V.UNITS) or {}
-        for name in sorted(values):
-            lines.append(f'      {name:<40} {_format(values[name], units.get(name, ""))}')
-        for name, reason in sorted((attributes.get(V.MISSING) or {}).items()):
+        external = V.is_external(protocol)
+        out['values'].append({
+            'link': link, 'uuid': uuid, 'descriptor_set': meta.get(V.DESCRIPTOR_SET), 'trial': meta.get(V.TRIAL),
+            'seed': meta.get(V.SEED), 'protocol': protocol, 'version': meta.get(V.VERSION, '?'),
+            'origin': (f'imported from {meta.get(V.SOURCE, "?")}:{meta.get(V.SOURCE_ID, "?")}' if external
+                       else 'computed here'),
+            'source': meta.get(V.SOURCE) if external else 'aiida-polyinf',
+            'creator': {'pk': cpk, 'uuid': cuuid, 'label': process_label, 'inputs': inputs.get(cpk, [])},
+            'units': meta.get(V.UNITS) or {}, 'values': values, 'missing': attributes.get(V.MISSING) or {},
+            'settings': meta.get(V.SETTINGS) or {},
+        })
+    return out
+
+
+def describe(pk: int) -> str:
+    """A report of the polymer: identity, stages and their processes, every value with where it came from."""
+    data = record(pk)
+    lines = [
+        f'PolymerData pk {data["pk"]}  uuid {data["uuid"]}',
+        f'  smiles         {data["smiles"]}',
+        f'  smiles input   {data["smiles_input"]}',
+        f'  capped monomer {data["capped_smiles"]}',
+        f'  formula        {data["formula"]}',
+        f'  sources        {", ".join(data["source_ids"]) or "-"}',
+        f'  groups         {", ".join(data["groups"]) or "-"}',
+        'stages',
+    ]
+    for proc in data['processes']:
+        status_text = f'[{proc["exit_status"]}]' if proc['exit_status'] is not None else ''
+        note = ' (recorded in batch)' if proc['recorded_in_batch'] else ''
+        lines.append(f'  {proc["stage"]:<7} {proc["label"]} pk {proc["pk"]}: {proc["state"]} {status_text} '
+                     f'{proc["exit_message"] or ""}{note}'.rstrip())
+    if not data['processes']:
+        lines.append('  (no process has this polymer as an input)')
+    lines.append('values')
+    if not data['values']:
+        lines.append('  (none)')
+    for item in data['values']:
+        head = f'  {item["link"]}'
+        if item['descriptor_set']:
+            head += f' [{item["descriptor_set"]}]'
+        if item['trial'] is not None:
+            head += f' trial {item["trial"]} seed {item["seed"]}'
+        lines.append(f'{head}: Dict {item["uuid"][:8]} by {item["creator"]["label"]} pk {item["creator"]["pk"]}, '
+                     f'protocol {item["protocol"]}, version {item["version"]}, {item["origin"]}')
+        for entry in item['creator']['inputs']:
+            lines.append(f'      input: {entry["text"]}')
+        for name in sorted(item['values']):
+            lines.append(f'      {name:<40} {_format(item["values"][name], item["units"].get(name, ""))}')
+        for name, reason in sorted(item['missing'].items()):
             lines.append(f'      {name:<40} missing: {reason}')
-        if meta.get(V.SETTINGS):
+        if item['settings']:
             lines.append('      settings')
-            for name, value in sorted(meta[V.SETTINGS].items()):
+            for name, value in sorted(item['settings'].items()):
                 lines.append(f'        {name:<38} {_short(value)}')
     return '\n'.join(lines)
