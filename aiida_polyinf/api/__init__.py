@@ -1,0 +1,1 @@
+"""The read-only web database: a FastAPI app over a profile (`polyinf serve`)."""
