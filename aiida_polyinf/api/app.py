@@ -16,6 +16,7 @@ import tempfile
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .catalog import Catalog
 
@@ -125,6 +126,25 @@ def _value_table(record: dict) -> list[dict]:
     return out
 
 
+def _releasing(storage):
+    """A decorator for the sync routes: each runs in a pool thread whose AiiDA session (thread-scoped) would keep its
+    database connection checked out; closing it after the request returns the connection to the pool (without it the
+    pool runs dry after 15 threads and requests wait 30 s)."""
+    import functools
+
+    def decorate(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            finally:
+                storage.get_session().close()
+
+        return wrapper
+
+    return decorate
+
+
 def create_app(profile: str | None = None, read_only: bool = True) -> FastAPI:
     """The app over ``profile`` (the default profile when None). ``read_only`` is only ever False in a test that
     shows what it guards against."""
@@ -154,6 +174,11 @@ def create_app(profile: str | None = None, read_only: bool = True) -> FastAPI:
         item = '.'.join(str(x) for x in first.get('loc', [])[1:]) or 'request'
         return _error(422, item, first.get('msg', 'invalid request'))
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException):  # noqa: ARG001
+        item = 'method' if error.status_code == 405 else 'path'
+        return _error(error.status_code, item, str(error.detail))
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception):  # noqa: ARG001
         return _error(500, 'server', f'internal error ({type(error).__name__}); the request changed nothing')
@@ -166,17 +191,21 @@ def create_app(profile: str | None = None, read_only: bool = True) -> FastAPI:
             return _error(405, 'method', f'{request.method} is not allowed: this database is read-only')
         return await call_next(request)
 
+    released = _releasing(storage)
+
     def frame_of(group: str | None):
         if group is not None and not catalog.group_exists(group):
             raise ApiError(404, 'group', f'no group {group!r}')
         return catalog.frame(group)
 
     @app.get(f'{API}/groups')
+    @released
     def groups():
         """The groups of polymers, with their sizes."""
         return {'groups': catalog.groups()}
 
     @app.get(f'{API}/properties')
+    @released
     def properties(group: str | None = None):
         """The value columns a range search and sorting may use, with units and meanings."""
         from ..export.dataset import column_meaning
@@ -188,11 +217,12 @@ def create_app(profile: str | None = None, read_only: bool = True) -> FastAPI:
                             for c in value_columns(frame)]}
 
     @app.get(f'{API}/polymers')
+    @released
     def search(group: str | None = None, q: str | None = None, smarts: str | None = None,
                similar_to: str | None = None, min_similarity: float = Query(0.5, ge=0.0, le=1.0),
                range: list[str] = Query(default=[]), stage: list[str] = Query(default=[]),  # noqa: A002
                fields: str | None = None, sort: str = 'smiles', order: str = 'asc',
-               page: int = Query(1, ge=1, le=1_000_000), page_size: int = Query(50, ge=1)):
+               page: int = Query(1, ge=1, le=1_000_000), page_size: int = Query(50, ge=1, le=2**63 - 1)):
         """Search polymers: by id or SMILES (`q`), substructure (`smarts`), similarity, value ranges
         (`range=density:1.1:1.3`, repeatable), stage states (`stage=md:done`); paged and sorted."""
         from ..export.select import value_columns
@@ -221,6 +251,7 @@ def create_app(profile: str | None = None, read_only: bool = True) -> FastAPI:
                        'sort': sort, 'order': order, 'items': items})
 
     @app.get(f'{API}/polymers/{{identifier}}')
+    @released
     def polymer(identifier: str):
         """One polymer: identity, every value with its std, n and unit per source and protocol, and provenance."""
         from ..export.show import NotFound, record, resolve
@@ -240,6 +271,7 @@ def create_app(profile: str | None = None, read_only: bool = True) -> FastAPI:
         return _clean(data)
 
     @app.get(f'{API}/dataset')
+    @released
     def dataset(group: str, format: str = 'csv', trials: bool = False, q: str | None = None,  # noqa: A002
                 smarts: str | None = None, similar_to: str | None = None,
                 min_similarity: float = Query(0.5, ge=0.0, le=1.0), range: list[str] = Query(default=[]),  # noqa: A002
@@ -263,6 +295,7 @@ def create_app(profile: str | None = None, read_only: bool = True) -> FastAPI:
                         headers={'Content-Disposition': f'attachment; filename="{name}"'})
 
     @app.get(f'{API}/status')
+    @released
     def status(group: str | None = None, protocol: str | None = None):
         """Campaign status per stage, as `polyinf status` gives it."""
         from ..campaign.status import COLUMNS, campaign_status
