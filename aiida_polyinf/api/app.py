@@ -308,6 +308,9 @@ def create_app(profile: str | None = None, read_only: bool = True) -> FastAPI:
                        'columns': ['stage', *COLUMNS], 'rows': [list(r) for r in result.rows()]})
 
     _docs(app)
+    from .pages import register
+
+    register(app)
     return app
 
 
