@@ -145,13 +145,33 @@ def _releasing(storage):
     return decorate
 
 
+def _profile(name: str | None, read_only: bool):
+    """The profile to load: on PostgreSQL, with the read-only role of ``polyinf setup --postgres`` when it has one
+    (the server then refuses writes too), else as configured."""
+    import copy
+
+    from aiida.manage.configuration import get_config
+    from aiida.manage.configuration.profile import Profile
+
+    from ..profiles.setup import readonly_role
+
+    config = get_config()
+    profile = config.get_profile(name) if name else config.get_profile(config.default_profile_name)
+    role = readonly_role(profile.name) if read_only and profile.storage_backend == 'core.psql_dos' else None
+    if role is None:
+        return profile.name
+    data = copy.deepcopy(profile.dictionary)
+    data['storage']['config'].update(database_username=role['user'], database_password=role['password'])
+    return Profile(profile.name, data)
+
+
 def create_app(profile: str | None = None, read_only: bool = True) -> FastAPI:
     """The app over ``profile`` (the default profile when None). ``read_only`` is only ever False in a test that
     shows what it guards against."""
     from aiida import load_profile
     from aiida.manage import get_manager
 
-    load_profile(profile, allow_switch=True)
+    load_profile(_profile(profile, read_only), allow_switch=True)
     storage = get_manager().get_profile_storage()
     dialect = None
     if read_only:

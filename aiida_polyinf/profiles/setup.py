@@ -4,7 +4,9 @@
 - scale-out (``--postgres``): PostgreSQL storage (``core.psql_dos``) and RabbitMQ (``core.rabbitmq``), the services
   of ``setup/services.sh``. The profile gets its own database and database user (generated password, kept in AiiDA's
   ``config.json`` like any ``core.psql_dos`` profile); creating them needs the ``postgres`` role, whose password
-  ``setup/services.sh start`` generated into ``~/.config/aiida-polyinf/postgres.env``, outside the repository.
+  ``setup/services.sh start`` generated into ``~/.config/aiida-polyinf/postgres.env``, outside the repository. It also
+  gets a read-only role ``<user>-ro`` (SELECT only), which ``polyinf serve`` connects as; its password is written to
+  ``~/.config/aiida-polyinf/<profile>.readonly.env`` (mode 600).
 
 Everything here is idempotent: what exists is reported and left alone.
 """
@@ -247,6 +249,56 @@ def create_postgres_database(name: str, superuser: dict) -> dict:
     }
 
 
+def readonly_env_path(profile_name: str) -> pathlib.Path:
+    """Where the credentials of a profile's read-only database role are kept (mode 600, beside postgres.env)."""
+    return postgres_env_path().with_name(f'{profile_name}.readonly.env')
+
+
+def readonly_role(profile_name: str) -> dict | None:
+    """The read-only role's ``{'user', 'password'}`` of a profile, or None where ``setup --postgres`` made none."""
+    path = readonly_env_path(profile_name)
+    if not path.is_file():
+        return None
+    values = dict(line.split('=', 1) for line in path.read_text().splitlines() if '=' in line)
+    return {'user': values['PGUSER'], 'password': values['PGPASSWORD']}
+
+
+def ensure_readonly_role(profile_name: str, storage_config: dict, superuser: dict) -> tuple[str, bool]:
+    """A LOGIN role ``<database user>-ro`` that may only read the profile's database (what ``polyinf serve``
+    connects as): CONNECT, USAGE on the schema, SELECT on every table now and later (default privileges of the owner),
+    and ``default_transaction_read_only``. Its password is generated and written to :func:`readonly_env_path`.
+    Returns the role and whether it was created."""
+    import secrets
+
+    import psycopg
+    from psycopg import sql
+
+    role = f'{storage_config["database_username"]}-ro'
+    owner, database = storage_config['database_username'], storage_config['database_name']
+    password = secrets.token_hex(16)
+    with psycopg.connect(host=superuser['host'], port=superuser['port'], user=superuser['user'],
+                         password=superuser['password'], dbname=database, autocommit=True) as connection:
+        exists = connection.execute('SELECT 1 FROM pg_roles WHERE rolname = %s', (role,)).fetchone() is not None
+        verb = 'ALTER' if exists else 'CREATE'
+        connection.execute(sql.SQL(verb + ' ROLE {} LOGIN PASSWORD {}').format(sql.Identifier(role),
+                                                                                sql.Literal(password)))
+        for statement in (
+            'GRANT CONNECT ON DATABASE {db} TO {role}',
+            'GRANT USAGE ON SCHEMA public TO {role}',
+            'GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}',
+            'ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public GRANT SELECT ON TABLES TO {role}',
+            'ALTER ROLE {role} SET default_transaction_read_only = on',
+        ):
+            connection.execute(sql.SQL(statement).format(db=sql.Identifier(database), role=sql.Identifier(role),
+                                                         owner=sql.Identifier(owner)))
+    path = readonly_env_path(profile_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(f'PGUSER={role}\nPGPASSWORD={password}\n')
+    return role, not exists
+
+
 def rabbitmq_config() -> dict:
     """The ``core.rabbitmq`` config of the local broker (AiiDA's defaults, checked by connecting)."""
     from aiida.brokers.rabbitmq.defaults import detect_rabbitmq_config
@@ -276,4 +328,8 @@ def setup_postgres(name: str = POSTGRES_PROFILE, echo=print, email: str = 'polyi
         profile, created = ensure_profile(
             config, name, email, storage=storage, broker=broker, options={'warnings.rabbitmq_version': False}
         )
-    return _finish_setup(config, profile, created, echo)
+    profile = _finish_setup(config, profile, created, echo)
+    role, made = ensure_readonly_role(name, profile.storage_config, postgres_superuser())
+    echo(f'read-only role {role}: {"created" if made else "exists (new password)"}, for `polyinf serve` '
+         f'(credentials in {readonly_env_path(name)})')
+    return profile

@@ -74,8 +74,10 @@ def test_postgres_rabbitmq_profile_runs_a_process_through_the_daemon(tmp_path):
         assert f'profile   {name}: created (core.psql_dos + core.rabbitmq)' in first, first
         assert 'computer  localhost: created' in first
         assert 'code      lmp@localhost: created' in first and 'code      pyscf@localhost: created' in first
+        assert f'read-only role aiida-{name}-ro: created' in first, first
         second = run([polyinf, 'setup', '--postgres', '--profile-name', name], env, tmp_path).stdout
-        assert 'created' not in second and second.count('exists') == 4, second
+        assert 'created' not in second and second.count('exists') == 5, second
+        check_read_only_role(name, env, tmp_path, superuser)
 
         config = json.loads((tmp_path / 'aiida' / '.aiida' / 'config.json').read_text())
         profile = config['profiles'][name]
@@ -116,10 +118,58 @@ def test_postgres_rabbitmq_profile_runs_a_process_through_the_daemon(tmp_path):
                           PGPASSWORD=superuser['password'])
         deleted = run([verdi, 'profile', 'delete', '--force', '--delete-data', name], delete_env, tmp_path, check=False)
         drop_database_and_user(superuser, f'aiida-{name}')
+        drop_read_only_role(superuser, name)
     assert deleted.returncode == 0 and f'Deleted database `aiida-{name}`' in deleted.stdout + deleted.stderr, deleted
     # Printed (pytest -rP) rather than asserted: a dozen CLI calls, each 20-90 s on a shared 2-core machine at load
     # average 18-30 (6-10 min in all there); not measured on an idle machine.
     print(f'scale-out test: {time.monotonic() - start:.0f} s;', ', '.join(f'{step}: {sec:.1f}' for step, sec in TIMINGS))
+
+
+READ_ONLY_PROBE = '''
+from sqlalchemy import text
+from aiida_polyinf.api import readonly
+from aiida_polyinf.api.app import create_app
+app = create_app({name!r})
+session = app.state.storage.get_session()
+print('DIALECT', app.state.dialect)
+print('USER', session.execute(text('SELECT current_user')).scalar())
+print('NODES', session.execute(text('SELECT count(*) FROM db_dbnode')).scalar())
+print('REFUSED', readonly.check(app.state.storage))
+'''
+
+
+def check_read_only_role(name, env, cwd, superuser):
+    """`polyinf serve`'s app connects as the SELECT-only role; the server refuses a write even in a read-write
+    transaction."""
+    import psycopg
+
+    from aiida_polyinf.profiles.setup import readonly_env_path, readonly_role
+
+    path = readonly_env_path(name)
+    assert path.is_file() and (path.stat().st_mode & 0o077) == 0, 'read-only credentials missing or readable by others'
+    script = cwd / 'probe.py'
+    script.write_text(READ_ONLY_PROBE.format(name=name))
+    out = run([BIN / 'python', script], env, cwd).stdout
+    assert 'DIALECT postgresql' in out and f'USER aiida-{name}-ro' in out and 'REFUSED True' in out, out
+    assert int(out.split('NODES')[1].split()[0]) > 0, out  # it can read
+    role = readonly_role(name)
+    with psycopg.connect(host=superuser['host'], port=superuser['port'], user=role['user'], password=role['password'],
+                         dbname=f'aiida-{name}', autocommit=True) as connection:
+        connection.execute('SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE')
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            connection.execute("UPDATE db_dbsetting SET description = description")
+
+
+def drop_read_only_role(superuser: dict, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    from aiida_polyinf.profiles.setup import readonly_env_path
+
+    with psycopg.connect(host=superuser['host'], port=superuser['port'], user=superuser['user'],
+                         password=superuser['password'], dbname='postgres', autocommit=True) as connection:
+        connection.execute(sql.SQL('DROP ROLE IF EXISTS {}').format(sql.Identifier(f'aiida-{name}-ro')))
+    readonly_env_path(name).unlink(missing_ok=True)
 
 
 def drop_database_and_user(superuser: dict, name: str) -> None:
